@@ -1,0 +1,48 @@
+# expense — developer entry points. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+DEPLOY_ARGS ?=
+
+.PHONY: install demo test lint bench plan deploy package clean
+
+$(STAMP): pyproject.toml
+	scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: a bare `pip install torch` on Linux pulls the multi-GB CUDA build
+	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP) ## create .venv with the package and its test tools
+
+demo: $(STAMP) ## run the whole local pipeline on a built-in receipt
+	$(BIN)/expense-cli demo
+
+test: $(STAMP) ## the full test suite (CI runs exactly this)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP) ## benchmarks, printed as ratios against baselines measured in the same run
+	$(BIN)/python bench/bench_engine.py
+
+package: $(STAMP) ## the Lambda handler zip (deterministic)
+	$(BIN)/expense-cli package
+
+plan: $(STAMP) ## terraform plan of the root stack (needs AWS credentials)
+	$(BIN)/expense-cli plan $(DEPLOY_ARGS)
+
+deploy: $(STAMP) ## build, push and deploy to your AWS account
+	$(BIN)/expense-cli deploy $(DEPLOY_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from expense_cli.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""Engine configuration, from code or from ``EXPENSE_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_REVISION", "EngineConfig", "Limits"]
+
+DEFAULT_MODEL = "impira/layoutlm-invoices"
+# The revision DocQuery pinned for this checkpoint (short hash). `expense-cli build` resolves it to
+# the full commit with the Hub API and records that in the image labels; override with
+# EXPENSE_MODEL_REVISION=<40-hex commit> to pin a full hash.
+DEFAULT_REVISION = "783b0c2"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a single document may cost. Each breach is a clear 413 error, checked before work."""
+
+    max_bytes: int = 20_000_000
+    max_pages: int = 20
+    max_pixels: int = 50_000_000  # per page/frame, checked from the header before decoding
+    max_total_pixels: int = 200_000_000
+    pdf_dpi: int = 200  # render resolution for PDF pages without embedded text
+    max_questions: int = 20
+    max_question_chars: int = 200
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs; ``from_env()`` reads the serving/container environment."""
+
+    model: str = DEFAULT_MODEL
+    revision: str | None = DEFAULT_REVISION
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    ocr_lang: str = "eng"
+    ocr_backend: str = "auto"  # auto | tesserocr | cli
+    ocr_workers: int = 1  # pages OCR'd in parallel
+    quantize: bool = False  # dynamic int8 quantisation of the Linear layers
+    threads: int | None = None  # torch intra-op threads (None: leave torch's default)
+    max_answer_tokens: int = 15  # span length without the token-classifier head
+    day_first: bool | None = None  # None: guess from the currency (USD → month first)
+
+    def replace(self, **changes: Any) -> EngineConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> EngineConfig:
+        """Read ``EXPENSE_*`` variables (SageMaker passes config as container env)."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        limits = base.limits
+
+        def num(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                from ..errors import ConfigError
+
+                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+        def flag(name: str, default: bool | None) -> bool | None:
+            raw = env.get(name, "").strip().lower()
+            if raw in ("1", "true", "yes", "on"):
+                return True
+            if raw in ("0", "false", "no", "off"):
+                return False
+            return default
+
+        limits = Limits(
+            max_bytes=num("EXPENSE_MAX_BYTES", limits.max_bytes),
+            max_pages=num("EXPENSE_MAX_PAGES", limits.max_pages),
+            max_pixels=num("EXPENSE_MAX_PIXELS", limits.max_pixels),
+            max_total_pixels=num("EXPENSE_MAX_TOTAL_PIXELS", limits.max_total_pixels),
+            pdf_dpi=num("EXPENSE_PDF_DPI", limits.pdf_dpi),
+            max_questions=num("EXPENSE_MAX_QUESTIONS", limits.max_questions),
+            max_question_chars=num("EXPENSE_MAX_QUESTION_CHARS", limits.max_question_chars),
+        )
+        threads = num("EXPENSE_THREADS", 0) or None
+        return cls(
+            model=env.get("EXPENSE_MODEL") or base.model,
+            revision=env.get("EXPENSE_MODEL_REVISION") or base.revision,
+            limits=limits,
+            ocr_lang=env.get("EXPENSE_OCR_LANG") or base.ocr_lang,
+            ocr_backend=env.get("EXPENSE_OCR_BACKEND") or base.ocr_backend,
+            ocr_workers=num("EXPENSE_OCR_WORKERS", base.ocr_workers),
+            quantize=bool(flag("EXPENSE_QUANTIZE", base.quantize)),
+            threads=threads,
+            max_answer_tokens=num("EXPENSE_MAX_ANSWER_TOKENS", base.max_answer_tokens),
+            day_first=flag("EXPENSE_DAY_FIRST", base.day_first),
+        )

@@ -1,0 +1,241 @@
+"""Document bytes → pages: images (PNG, JPEG, TIFF, WebP, GIF) and PDFs, with hard limits.
+
+The type is decided by magic bytes, never by a file name. Every limit (bytes, pages, pixels) is
+checked from headers *before* anything is decoded, so a decompression bomb costs nothing.
+PDF pages that carry embedded text use it directly (no OCR); others are rendered for OCR.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps
+
+from ..errors import BadRequest, DocumentTooLarge, UnreadableDocument, UnsupportedDocument
+from ._config import Limits
+
+__all__ = ["Box", "Page", "grid_box", "load_document", "sniff_type"]
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 on LayoutLM's 0..1000 grid
+
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"II*\x00": "image/tiff",
+    b"MM\x00*": "image/tiff",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+
+_MAX_PDF_POINTS = 14_400  # PDF 1.7 user-space limit (200 in); bigger media boxes are hostile
+
+# pdfium is not thread-safe: every call into it goes through this lock.
+_PDFIUM_LOCK = threading.Lock()
+
+
+@dataclass
+class Page:
+    """One page: an image to OCR, or words + boxes already known (PDF text layer)."""
+
+    number: int  # 1-based
+    width: int
+    height: int
+    image: Image.Image | None = None
+    words: list[str] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
+
+    @property
+    def needs_ocr(self) -> bool:
+        return self.image is not None and not self.words
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The MIME type by magic bytes, or None."""
+    for magic, mime in _IMAGE_MAGIC.items():
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if b"%PDF-" in data[:1024]:
+        return "application/pdf"
+    return None
+
+
+def load_document(data: bytes, limits: Limits | None = None) -> list[Page]:
+    """Validate ``data`` and split it into pages. Raises an ExpenseError on bad input."""
+    limits = limits or Limits()
+    if not data:
+        raise BadRequest("empty document: send the bytes of an image or PDF")
+    if len(data) > limits.max_bytes:
+        raise DocumentTooLarge(
+            f"document is {len(data):,} bytes; the limit is {limits.max_bytes:,} "
+            "(shrink the scan or split the PDF)"
+        )
+    mime = sniff_type(data)
+    if mime is None:
+        raise UnsupportedDocument(
+            "not a supported document: send PNG, JPEG, TIFF, WebP, GIF or PDF bytes"
+        )
+    if mime == "application/pdf":
+        return _load_pdf(data, limits)
+    return _load_image(data, mime, limits)
+
+
+def _check_pixels(width: int, height: int, limits: Limits, total: int) -> int:
+    pixels = width * height
+    if width <= 0 or height <= 0:
+        raise UnreadableDocument("image has no pixels")
+    if pixels > limits.max_pixels:
+        raise DocumentTooLarge(
+            f"page is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels a page "
+            "(downscale the scan)"
+        )
+    if total + pixels > limits.max_total_pixels:
+        raise DocumentTooLarge(f"document has more than {limits.max_total_pixels:,} pixels")
+    return total + pixels
+
+
+def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own, lower pixel limits from the header below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableDocument(f"cannot read {mime} image: {exc}") from None
+    with image:
+        # Only TIFF frames are pages; animated GIF/WebP use their first frame.
+        frames = getattr(image, "n_frames", 1) if mime == "image/tiff" else 1
+        if frames > limits.max_pages:
+            raise DocumentTooLarge(f"document has {frames} pages; the limit is {limits.max_pages}")
+        pages: list[Page] = []
+        total = 0
+        for index in range(frames):
+            try:
+                image.seek(index)
+                width, height = image.size
+                total = _check_pixels(width, height, limits, total)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                    image.load()
+                    frame = ImageOps.exif_transpose(image).convert("L")
+            except Image.DecompressionBombError as exc:
+                raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise UnreadableDocument(
+                    f"cannot decode {mime} image (page {index + 1}): {exc}"
+                ) from None
+            pages.append(Page(index + 1, frame.width, frame.height, image=frame))
+    return pages
+
+
+def _load_pdf(data: bytes, limits: Limits) -> list[Page]:
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise UnreadableDocument(f"cannot read PDF: {exc}") from None
+        try:
+            count = len(pdf)
+            if count == 0:
+                raise UnreadableDocument("PDF has no pages")
+            if count > limits.max_pages:
+                raise DocumentTooLarge(f"PDF has {count} pages; the limit is {limits.max_pages}")
+            pages: list[Page] = []
+            total = 0
+            for index in range(count):
+                page, total = _pdf_page(pdf, index, limits, total)
+                pages.append(page)
+            return pages
+        except pdfium.PdfiumError as exc:
+            raise UnreadableDocument(f"cannot read PDF: {exc}") from None
+        finally:
+            pdf.close()
+
+
+def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page, int]:
+    import pypdfium2 as pdfium
+
+    assert isinstance(pdf, pdfium.PdfDocument)
+    page = pdf[index]
+    try:
+        width_pt, height_pt = page.get_size()
+        if not (width_pt > 0 and height_pt > 0):
+            raise UnreadableDocument(f"PDF page {index + 1} has an empty media box")
+        if max(width_pt, height_pt) > _MAX_PDF_POINTS:
+            raise DocumentTooLarge(
+                f"PDF page {index + 1} is {width_pt:.0f}x{height_pt:.0f} pt: too large to render "
+                "(the PDF format's own limit is 14400 pt, 200 inches)"
+            )
+        words, boxes = _pdf_words(page, width_pt, height_pt)
+        if words:
+            return Page(
+                index + 1, round(width_pt), round(height_pt), words=words, boxes=boxes
+            ), total
+        # No text layer: render for OCR, lowering the resolution for giant media boxes.
+        scale = limits.pdf_dpi / 72
+        pixels = width_pt * height_pt * scale * scale
+        if pixels > limits.max_pixels:
+            scale *= (limits.max_pixels / pixels) ** 0.5
+        width, height = max(1, int(width_pt * scale)), max(1, int(height_pt * scale))
+        if min(width, height) < 16:
+            raise DocumentTooLarge(
+                f"PDF page {index + 1} is {width_pt:.0f}x{height_pt:.0f} pt: too large to render"
+            )
+        total = _check_pixels(width, height, limits, total)
+        image = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+        return Page(index + 1, image.width, image.height, image=image), total
+    finally:
+        page.close()
+
+
+def _pdf_words(page: object, width: float, height: float) -> tuple[list[str], list[Box]]:
+    """Words and 0..1000 boxes from a PDF page's text layer (empty when it has none)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    assert isinstance(page, pdfium.PdfPage)
+    textpage = page.get_textpage()
+    try:
+        words: list[str] = []
+        boxes: list[Box] = []
+        chars: list[str] = []
+        x0 = y0 = float("inf")
+        x1 = y1 = float("-inf")
+
+        def flush() -> None:
+            nonlocal x0, y0, x1, y1
+            if chars:
+                words.append("".join(chars))
+                boxes.append(grid_box(x0, y0, x1, y1, width, height))
+                chars.clear()
+            x0 = y0 = float("inf")
+            x1 = y1 = float("-inf")
+
+        for i in range(textpage.count_chars()):
+            char = chr(raw.FPDFText_GetUnicode(textpage.raw, i))
+            if not char.strip() or char == "\ufffe":
+                flush()
+                continue
+            left, bottom, right, top = textpage.get_charbox(i)
+            chars.append(char)
+            x0, x1 = min(x0, left), max(x1, right)
+            y0, y1 = min(y0, height - top), max(y1, height - bottom)
+        flush()
+        return words, boxes
+    finally:
+        textpage.close()
+
+
+def grid_box(x0: float, y0: float, x1: float, y1: float, width: float, height: float) -> Box:
+    def scale(value: float, size: float) -> int:
+        return max(0, min(1000, int(1000 * value / size)))
+
+    return (scale(x0, width), scale(y0, height), scale(x1, width), scale(y1, height))

@@ -1,0 +1,60 @@
+"""The expense-report questions, and how a request's questions are resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import BadRequest
+from ._config import Limits
+
+__all__ = ["DEFAULT_FIELDS", "FieldSpec", "Query", "plan_queries"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    question: str
+    kind: str  # "text" | "amount" | "date"
+
+
+DEFAULT_FIELDS: dict[str, FieldSpec] = {
+    "merchant": FieldSpec("What is the merchant name?", "text"),
+    "merchant_address": FieldSpec("What is the merchant address?", "text"),
+    "date": FieldSpec("What is the date?", "date"),
+    "total": FieldSpec("What is the total amount?", "amount"),
+    "subtotal": FieldSpec("What is the subtotal?", "amount"),
+    "tax": FieldSpec("What is the tax amount?", "amount"),
+    "receipt_number": FieldSpec("What is the receipt number?", "text"),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    question: str
+    field: str | None = None  # the DEFAULT_FIELDS key, for predefined questions
+    kind: str = "text"
+
+
+def plan_queries(questions: Sequence[str] | None, limits: Limits) -> list[Query]:
+    """No questions → every default field; a field name (``total``) → that field's question."""
+    if questions is None or len(questions) == 0:
+        return [Query(spec.question, name, spec.kind) for name, spec in DEFAULT_FIELDS.items()]
+    if isinstance(questions, str):
+        questions = [questions]
+    if len(questions) > limits.max_questions:
+        raise BadRequest(f"{len(questions)} questions; at most {limits.max_questions} are allowed")
+    queries: list[Query] = []
+    for question in questions:
+        if not isinstance(question, str):
+            raise BadRequest("each question must be a string")
+        text = " ".join(question.split())
+        if not text:
+            raise BadRequest("empty question")
+        if len(text) > limits.max_question_chars:
+            raise BadRequest(
+                f"question is {len(text)} characters; at most {limits.max_question_chars}"
+            )
+        key = text.lower().replace("-", "_").replace(" ", "_")
+        spec = DEFAULT_FIELDS.get(key)
+        queries.append(Query(spec.question, key, spec.kind) if spec else Query(text))
+    return queries

@@ -1,0 +1,275 @@
+"""LayoutLM extractive question answering over OCR words, all questions × pages in one batch.
+
+Works with any LayoutLM QA checkpoint and its tokenizer (WordPiece or RoBERTa-style BPE). When the
+checkpoint carries the invoices model's extra token-classifier head (config flag
+``token_classification``), the head is loaded too and used the way it was trained: decode the best
+start/end span with no length cap, then keep only the tokens inside it that the head marks as part
+of the answer. Without the head: the usual span decoding with a short maximum answer length.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoTokenizer, LayoutLMForQuestionAnswering, PreTrainedTokenizerBase
+
+from ..errors import ConfigError
+from ._documents import Box
+
+__all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel", "Span"]
+
+log = logging.getLogger("expense.engine")
+
+MAX_LENGTH = 512
+STRIDE = 128
+TOKEN_BUDGET = 8192  # padded tokens per forward chunk: bounds activation memory
+
+
+@dataclass(frozen=True)
+class PageWords:
+    words: Sequence[str]
+    boxes: Sequence[Box]
+
+
+@dataclass(frozen=True)
+class Span:
+    """The best answer to one question: words ``word_ids`` of page ``page`` (0-based)."""
+
+    score: float
+    page: int
+    word_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    score: float
+    page: int | None  # 1-based; None when the document has no words at all
+
+
+class DocumentQAModel(LayoutLMForQuestionAnswering):
+    """Stock LayoutLM QA plus the optional ``token_classifier_head`` of the invoices checkpoint."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        if getattr(config, "token_classification", False):
+            self.token_classifier_head = nn.Linear(config.hidden_size, 2)
+
+    @property
+    def has_token_head(self) -> bool:
+        return hasattr(self, "token_classifier_head")
+
+    def logits(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        hidden = self.layoutlm(**inputs)[0]
+        start, end = self.qa_outputs(hidden).split(1, dim=-1)
+        tokens = self.token_classifier_head(hidden) if self.has_token_head else None
+        return start.squeeze(-1), end.squeeze(-1), tokens
+
+
+def _is_local(source: str) -> bool:
+    return Path(source).expanduser().is_dir()
+
+
+def load_tokenizer(source: str, **kwargs: Any) -> PreTrainedTokenizerBase:
+    """The checkpoint's own tokenizer, set up for pre-split words (BPE needs a prefix space)."""
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    if getattr(tokenizer, "add_prefix_space", None) is False:
+        tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True, **kwargs)
+    if not tokenizer.is_fast:
+        raise ConfigError(f"{source}: a fast tokenizer is required (word ids per token)")
+    tokenizer.model_max_length = MAX_LENGTH
+    tokenizer.padding_side = "right"
+    return tokenizer
+
+
+class QAModel:
+    """Tokenizer + LayoutLM QA model, loaded once; ``answer()`` runs one batched forward."""
+
+    def __init__(
+        self,
+        source: str,
+        revision: str | None = None,
+        *,
+        quantize: bool = False,
+        max_answer_tokens: int = 15,
+    ) -> None:
+        local = _is_local(source)
+        if local:
+            source = str(Path(source).expanduser())
+        where = source if local else f"{source}@{revision or 'main'}"
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in the CLI or server logs
+        try:
+            try:  # the Hub cache first: no network round trip when the revision is there
+                self.tokenizer, model, info = _load(source, local, revision, cached_only=True)
+            except OSError:
+                if local:
+                    raise
+                self.tokenizer, model, info = _load(source, local, revision, cached_only=False)
+        except (OSError, ValueError) as exc:
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
+            raise ConfigError(f"cannot load model {where}: {first_line}") from None
+        if info.get("unexpected_keys"):
+            log.warning("model %s: ignored weights %s", where, info["unexpected_keys"])
+        if info.get("missing_keys"):
+            log.warning("model %s: freshly initialised weights %s", where, info["missing_keys"])
+        model.eval()
+        if quantize:
+            model = _quantize(model)
+        self.model: DocumentQAModel = model
+        self.source = where
+        self.quantized = quantize
+        self.max_answer_tokens = max_answer_tokens
+        self._sep = self.tokenizer.sep_token_id
+
+    @property
+    def has_token_head(self) -> bool:
+        return self.model.has_token_head
+
+    def encode(
+        self, pairs: Sequence[tuple[str, PageWords]]
+    ) -> tuple[dict[str, torch.Tensor], list[list[int | None]], list[int]]:
+        """Tokenize (question, page) pairs; long pages become several windows (stride 128)."""
+        encoding = self.tokenizer(
+            [question.split() for question, _ in pairs],
+            [list(page.words) for _, page in pairs],
+            is_split_into_words=True,
+            truncation="only_second",
+            max_length=MAX_LENGTH,
+            stride=STRIDE,
+            return_overflowing_tokens=True,
+            padding="longest",
+            return_token_type_ids=True,
+        )
+        samples: list[int] = list(encoding["overflow_to_sample_mapping"])
+        input_ids = np.asarray(encoding["input_ids"], dtype=np.int64)
+        bbox = np.zeros((*input_ids.shape, 4), dtype=np.int64)
+        context: list[list[int | None]] = []  # per feature: token → page word index (context only)
+        for feature, sample in enumerate(samples):
+            boxes = np.asarray(pairs[sample][1].boxes, dtype=np.int64).reshape(-1, 4).clip(0, 1000)
+            word_ids = encoding.word_ids(feature)
+            sequence_ids = encoding.sequence_ids(feature)
+            words: list[int | None] = [
+                w if s == 1 else None for w, s in zip(word_ids, sequence_ids, strict=True)
+            ]
+            index = [i for i, w in enumerate(words) if w is not None]
+            bbox[feature, index] = boxes[[w for w in words if w is not None]]
+            bbox[feature, input_ids[feature] == self._sep] = 1000
+            context.append(words)
+        inputs = {
+            "input_ids": torch.from_numpy(input_ids),
+            "bbox": torch.from_numpy(bbox),
+            "attention_mask": torch.tensor(encoding["attention_mask"], dtype=torch.int64),
+            "token_type_ids": torch.tensor(encoding["token_type_ids"], dtype=torch.int64),
+        }
+        return inputs, context, samples
+
+    def forward(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Start/end (and token-class) logits, in chunks of at most TOKEN_BUDGET padded tokens."""
+        n, length = inputs["input_ids"].shape
+        per_chunk = max(1, TOKEN_BUDGET // max(length, 1))
+        outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = []
+        with torch.inference_mode():
+            for first in range(0, n, per_chunk):
+                chunk = {k: v[first : first + per_chunk] for k, v in inputs.items()}
+                longest = int(chunk["attention_mask"].sum(dim=1).max())
+                chunk = {k: v[:, :longest] for k, v in chunk.items()}
+                start, end, tokens = self.model.logits(chunk)
+                pad = length - longest
+                outputs.append(
+                    (
+                        nn.functional.pad(start, (0, pad), value=-1e4),
+                        nn.functional.pad(end, (0, pad), value=-1e4),
+                        None if tokens is None else nn.functional.pad(tokens, (0, 0, 0, pad)),
+                    )
+                )
+        start = torch.cat([o[0] for o in outputs])
+        end = torch.cat([o[1] for o in outputs])
+        token_parts = [o[2] for o in outputs if o[2] is not None]
+        return start, end, torch.cat(token_parts) if token_parts else None
+
+    def decode(
+        self,
+        start: torch.Tensor,
+        end: torch.Tensor,
+        tokens: torch.Tensor | None,
+        context: list[list[int | None]],
+    ) -> list[tuple[float, tuple[int, ...]]]:
+        """Per feature: the best span's probability and its page word ids."""
+        n, length = start.shape
+        mask = torch.zeros((n, length), dtype=torch.bool)
+        for feature, words in enumerate(context):
+            mask[feature, : len(words)] = torch.tensor([w is not None for w in words])
+        p_start = torch.where(mask, start, -1e4).softmax(dim=-1)
+        p_end = torch.where(mask, end, -1e4).softmax(dim=-1)
+        max_len = length if tokens is not None else self.max_answer_tokens
+        scores = p_start.unsqueeze(2) * p_end.unsqueeze(1)  # [n, i, j] = P(start=i) P(end=j)
+        band = torch.ones((length, length), dtype=torch.bool).triu().tril(max_len - 1)
+        scores = torch.where(band & mask.unsqueeze(2) & mask.unsqueeze(1), scores, 0.0)
+        best = scores.flatten(1).argmax(dim=1)
+        results: list[tuple[float, tuple[int, ...]]] = []
+        for feature in range(n):
+            i, j = divmod(int(best[feature]), length)
+            score = float(scores[feature, i, j])
+            span: Sequence[int] = range(i, j + 1)
+            if tokens is not None:
+                keep = [t for t in span if int(tokens[feature, t].argmax()) == 1]
+                span = keep or span  # the head rejected every token: keep the plain span
+            words = context[feature]
+            ids = dict.fromkeys(w for t in span if (w := words[t]) is not None)
+            results.append((score, tuple(ids)))
+        return results
+
+    def answer(self, pairs: Sequence[tuple[str, PageWords]]) -> list[tuple[float, tuple[int, ...]]]:
+        """Best (score, word ids) for every (question, page) pair, via one batched forward."""
+        if not pairs:
+            return []
+        inputs, context, samples = self.encode(pairs)
+        start, end, tokens = self.forward(inputs)
+        per_feature = self.decode(start, end, tokens, context)
+        best: list[tuple[float, tuple[int, ...]]] = [(-1.0, ())] * len(pairs)
+        for (score, ids), sample in zip(per_feature, samples, strict=True):
+            if score > best[sample][0]:
+                best[sample] = (score, ids)
+        return best
+
+
+def _load(
+    source: str, local: bool, revision: str | None, *, cached_only: bool
+) -> tuple[PreTrainedTokenizerBase, DocumentQAModel, dict[str, Any]]:
+    kwargs: dict[str, Any] = (
+        {} if local else {"revision": revision, "local_files_only": cached_only}
+    )
+    tokenizer = load_tokenizer(source, **kwargs)
+    loaded: Any = DocumentQAModel.from_pretrained(source, output_loading_info=True, **kwargs)
+    model, info = loaded
+    return tokenizer, model, info
+
+
+def _quantize(model: DocumentQAModel) -> DocumentQAModel:
+    """Dynamic int8 quantisation of every Linear layer (weights int8, activations fp32)."""
+    import warnings
+
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        quantized: DocumentQAModel = quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {nn.Linear}, dtype=torch.qint8
+        )
+    return quantized

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system programs the toolkit and its tests use, when missing:
+# tesseract (OCR, with English data) and chromium (the web page's browser test).
+# Debian/Ubuntu via apt-get; elsewhere it prints what to install and fails.
+set -euo pipefail
+
+need=()
+command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng)
+[ "${EXPENSE_SKIP_BROWSER:-0}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if command -v apt-get >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing ${need[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "please install: ${need[*]} (macOS: brew install tesseract chromium)" >&2
+  exit 1
+fi

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from expense_cli.cli import app
+
+pytestmark = [pytest.mark.model, pytest.mark.ocr]
+
+
+@pytest.fixture(scope="module")
+def receipt_file(tmp_path_factory: pytest.TempPathFactory, receipt_png: bytes) -> Path:
+    path = tmp_path_factory.mktemp("docs") / "coffee.png"
+    path.write_bytes(receipt_png)
+    return path
+
+
+@pytest.fixture(scope="module")
+def file_server(receipt_file: Path) -> Iterator[str]:
+    """A static file server on 127.0.0.1 serving the receipt's folder."""
+    directory = str(receipt_file.parent)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=directory, **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _ask(runner: CliRunner, model: Path, *args: str) -> object:
+    return runner.invoke(app, ["ask", "--local", "--model", str(model), *args])
+
+
+def test_ask_local_prints_a_table(runner: CliRunner, tiny_model_dir: Path, receipt_file: Path) -> None:
+    result = _ask(runner, tiny_model_dir, str(receipt_file))
+    assert result.exit_code == 0, result.output
+    assert "coffee.png (1 page)" in result.stdout
+    assert "merchant" in result.stdout and "ACME COFFEE ROASTERS" in result.stdout
+
+
+def test_ask_json_with_questions(runner: CliRunner, tiny_model_dir: Path, receipt_file: Path) -> None:
+    result = _ask(runner, tiny_model_dir, str(receipt_file), "--json", "-q", "total", "-q", "Who?")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert list(payload["fields"]) == ["total"]
+    assert payload["fields"]["total"]["answer"] == "ACME COFFEE ROASTERS"
+    assert payload["answers"][0]["question"] == "Who?"
+    assert payload["pages"] == 1
+
+
+def test_ask_downloads_a_url(runner: CliRunner, tiny_model_dir: Path, file_server: str) -> None:
+    result = _ask(runner, tiny_model_dir, f"{file_server}/coffee.png", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["fields"]["merchant"]["answer"] == "ACME COFFEE ROASTERS"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{missing}", "no such file"),
+        ("{text}", "not a supported document"),
+        ("http://example.com/r.png", "refusing plain http for example.com"),
+        ("ftp://example.com/r.png", "unsupported URL scheme 'ftp'"),
+        ("{server}/nope.png", "download failed: HTTP 404"),
+    ],
+)
+def test_bad_sources_are_one_line_errors(
+    runner: CliRunner,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    file_server: str,
+    source: str,
+    message: str,
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a receipt")
+    source = source.format(missing=tmp_path / "nope.png", text=text, server=file_server)
+    result = _ask(runner, tiny_model_dir, source)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_conflicting_targets(runner: CliRunner, receipt_file: Path) -> None:
+    result = runner.invoke(app, ["ask", str(receipt_file), "--local", "--server", "http://x"])
+    assert result.exit_code == 1
+    assert "choose one of --local and --server" in result.stderr
+
+
+def test_unreachable_server(runner: CliRunner, receipt_file: Path) -> None:
+    result = runner.invoke(app, ["ask", str(receipt_file), "--server", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach http://127.0.0.1:9" in result.stderr
+
+
+def test_missing_model_is_a_one_line_error(
+    runner: CliRunner, receipt_file: Path, tmp_path: Path
+) -> None:
+    result = _ask(runner, tmp_path, str(receipt_file))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot load model {tmp_path}")
+
+
+def test_debug_env_shows_the_traceback(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", str(tmp_path / "nope.png"), "--local"], env={"EXPENSE_DEBUG": "1"}
+    )
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "BadRequest"
+
+
+def test_demo_offline_uses_a_labelled_synthetic_model(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expense_cli.cli import demo
+
+    monkeypatch.setattr(demo, "_hub_available", lambda model, revision: False)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "offline:" in result.stderr and "SYNTHETIC" in result.stderr
+    assert "ACME COFFEE ROASTERS" in result.stdout
+
+
+def test_demo_with_a_model_dir(runner: CliRunner, tiny_model_dir: Path) -> None:
+    result = runner.invoke(app, ["demo", "--model", str(tiny_model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "offline:" not in result.stderr
+    assert json.loads(result.stdout)["fields"]["merchant"]["answer"] == "ACME COFFEE ROASTERS"

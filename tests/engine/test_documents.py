@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import io
+import zlib
+
+import pytest
+from PIL import Image
+
+from expense_cli.engine import Limits, load_document, sniff_type
+from expense_cli.errors import (
+    BadRequest,
+    DocumentTooLarge,
+    ExpenseError,
+    UnreadableDocument,
+    UnsupportedDocument,
+)
+from expense_cli.synthetic import receipt_pdf, render_receipt
+from tests.conftest import png_bytes
+
+SMALL = render_receipt(["ACME", "TOTAL 1.00"], width=300, height=200, font_size=20)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "kwargs"),
+    [
+        ("PNG", "image/png", {}),
+        ("JPEG", "image/jpeg", {"quality": 90}),
+        ("TIFF", "image/tiff", {}),
+        ("WEBP", "image/webp", {}),
+        ("GIF", "image/gif", {}),
+    ],
+)
+def test_images_load_as_one_grayscale_page(fmt: str, mime: str, kwargs: dict[str, object]) -> None:
+    data = png_bytes(SMALL, fmt, **kwargs)
+    assert sniff_type(data) == mime
+    pages = load_document(data)
+    assert len(pages) == 1
+    assert pages[0].image is not None and pages[0].image.mode == "L"
+    assert (pages[0].width, pages[0].height) == SMALL.size
+    assert pages[0].needs_ocr
+
+
+def test_multi_frame_tiff_is_one_page_per_frame() -> None:
+    frames = [SMALL, SMALL.rotate(180), SMALL.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    pages = load_document(buffer.getvalue())
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert [p.image.tobytes() for p in pages if p.image] == [f.tobytes() for f in frames]
+
+
+def test_pdf_text_layer_is_used_instead_of_ocr() -> None:
+    data = receipt_pdf([], text_layer=[["ACME COFFEE", "TOTAL 17.37"], ["page two words"]])
+    pages = load_document(data)
+    assert [p.words for p in pages] == [
+        ["ACME", "COFFEE", "TOTAL", "17.37"],
+        ["page", "two", "words"],
+    ]
+    assert not any(p.needs_ocr for p in pages)
+    for page in pages:
+        for x0, y0, x1, y1 in page.boxes:
+            assert 0 <= x0 < x1 <= 1000 and 0 <= y0 < y1 <= 1000
+    # "ACME" is left of "COFFEE" on the same line; "TOTAL" is below it
+    (a, c, t, _) = pages[0].boxes
+    assert a[2] <= c[0] and a[1] == pytest.approx(c[1], abs=5) and t[1] > a[3]
+
+
+def test_scanned_pdf_pages_are_rendered_for_ocr() -> None:
+    pages = load_document(receipt_pdf([SMALL, SMALL]))
+    assert len(pages) == 2 and all(p.needs_ocr for p in pages)
+
+
+def test_exif_orientation_is_applied() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    data = png_bytes(SMALL, "JPEG", exif=exif)
+    (page,) = load_document(data)
+    assert (page.width, page.height) == (SMALL.height, SMALL.width)
+
+
+def _huge_png(width: int, height: int) -> bytes:
+    """A tiny file that declares a huge image (a decompression bomb)."""
+    raw = zlib.compress(b"\x00" + b"\x00" * ((width + 7) // 8), 9)  # one row, then truncated
+    import struct
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def _tiff_pages(n: int) -> bytes:
+    buffer = io.BytesIO()
+    tiny = Image.new("L", (8, 8), 255)
+    tiny.save(buffer, format="TIFF", save_all=True, append_images=[tiny] * (n - 1))
+    return buffer.getvalue()
+
+
+def _giant_pdf() -> bytes:
+    pdf = receipt_pdf([], text_layer=[[]])
+    return pdf.replace(b"/MediaBox [0 0 595 842]", b"/MediaBox [0 0 14400000 14400000]")
+
+
+PNG = png_bytes(SMALL)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "error", "message"),
+    [
+        ("empty", b"", BadRequest, "empty document"),
+        ("text", b"hello, I am not a receipt", UnsupportedDocument, "not a supported document"),
+        ("html", b"<html><body>receipt</body></html>", UnsupportedDocument, "PNG, JPEG"),
+        ("zip", b"PK\x03\x04" + b"\x00" * 100, UnsupportedDocument, "not a supported"),
+        ("truncated png", PNG[: len(PNG) // 2], UnreadableDocument, "cannot decode image/png"),
+        ("png header only", PNG[:16], UnreadableDocument, "cannot read image/png"),
+        ("truncated jpeg", png_bytes(SMALL, "JPEG")[:300], UnreadableDocument, "image/jpeg"),
+        ("bomb png", _huge_png(30_000, 30_000), DocumentTooLarge, "pixels"),
+        ("too many tiff pages", _tiff_pages(21), DocumentTooLarge, "21 pages; the limit is 20"),
+        ("broken pdf", b"%PDF-1.4\n1 0 obj <<>> garbage", UnreadableDocument, "cannot read PDF"),
+        ("too many pdf pages", receipt_pdf([], text_layer=[["x"]] * 21), DocumentTooLarge, "21"),
+        ("giant pdf media box", _giant_pdf(), DocumentTooLarge, "too large to render"),
+        ("too many bytes", b"\x89PNG\r\n\x1a\n" + b"\x00" * 2_000_001, DocumentTooLarge, "bytes"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(
+    name: str, data: bytes, error: type[ExpenseError], message: str
+) -> None:
+    with pytest.raises(error) as caught:
+        load_document(data, Limits(max_bytes=2_000_000))
+    assert message in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_page_and_pixel_limits_are_configurable() -> None:
+    with pytest.raises(DocumentTooLarge):
+        load_document(PNG, Limits(max_pixels=SMALL.width * SMALL.height - 1))
+    assert len(load_document(_tiff_pages(3), Limits(max_pages=3))) == 3
