@@ -39,6 +39,7 @@ class EngineConfig:
     ocr_lang: str = "eng"
     ocr_backend: str = "auto"  # auto | tesserocr | cli
     ocr_workers: int = 1  # pages OCR'd in parallel
+    ocr_max_side: int = 3500  # px; larger scans are downscaled before OCR (0: never)
     quantize: bool = False  # dynamic int8 quantisation of the Linear layers
     threads: int | None = None  # torch intra-op threads (None: leave torch's default)
     max_answer_tokens: int = 15  # span length without the token-classifier head
@@ -90,6 +91,7 @@ class EngineConfig:
             ocr_lang=env.get("EXPENSE_OCR_LANG") or base.ocr_lang,
             ocr_backend=env.get("EXPENSE_OCR_BACKEND") or base.ocr_backend,
             ocr_workers=num("EXPENSE_OCR_WORKERS", base.ocr_workers),
+            ocr_max_side=num("EXPENSE_OCR_MAX_SIDE", base.ocr_max_side),
             quantize=bool(flag("EXPENSE_QUANTIZE", base.quantize)),
             threads=threads,
             max_answer_tokens=num("EXPENSE_MAX_ANSWER_TOKENS", base.max_answer_tokens),

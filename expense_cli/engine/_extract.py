@@ -113,7 +113,7 @@ class Engine:
         with _timed(timings, "load"):
             pages = load_document(data, self.config.limits)
         with _timed(timings, "ocr"):
-            ocr_pages(self.ocr, pages, self.config.ocr_workers)
+            ocr_pages(self.ocr, pages, self.config.ocr_workers, self.config.ocr_max_side)
         for page in pages:
             page.image = None  # the pixels are not needed any more
         return Document(pages, timings)

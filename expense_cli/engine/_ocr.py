@@ -30,7 +30,15 @@ from PIL import Image
 from ..errors import ConfigError, UnreadableDocument
 from ._documents import Box, Page, grid_box
 
-__all__ = ["OcrEngine", "TesseractCli", "Tesserocr", "create_ocr", "ocr_pages", "tessdata_dir"]
+__all__ = [
+    "OcrEngine",
+    "TesseractCli",
+    "Tesserocr",
+    "create_ocr",
+    "fit_for_ocr",
+    "ocr_pages",
+    "tessdata_dir",
+]
 
 Words = tuple[list[str], list[Box]]
 
@@ -174,13 +182,25 @@ def create_ocr(backend: str = "auto", lang: str = "eng", psm: int = 3) -> OcrEng
     return TesseractCli(lang, psm)
 
 
-def ocr_pages(ocr: OcrEngine, pages: Sequence[Page], workers: int = 1) -> None:
+def fit_for_ocr(image: Image.Image, max_side: int) -> Image.Image:
+    """Downscale so the longer side is at most ``max_side`` px: tesseract's time grows with
+    pixels, while past ~300 dpi for receipt-sized print it reads no better."""
+    longest = max(image.size)
+    if max_side <= 0 or longest <= max_side:
+        return image
+    scale = max_side / longest
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def ocr_pages(ocr: OcrEngine, pages: Sequence[Page], workers: int = 1, max_side: int = 0) -> None:
     """Fill in words + boxes of every page that needs OCR (in parallel up to ``workers``)."""
     todo = [page for page in pages if page.needs_ocr]
-    if workers > 1 and len(todo) > 1:
-        with ThreadPoolExecutor(min(workers, len(todo))) as pool:
-            results = list(pool.map(lambda page: ocr.read(page.image), todo))
+    images = [fit_for_ocr(page.image, max_side) for page in todo if page.image is not None]
+    if workers > 1 and len(images) > 1:
+        with ThreadPoolExecutor(min(workers, len(images))) as pool:
+            results = list(pool.map(ocr.read, images))
     else:
-        results = [ocr.read(page.image) for page in todo if page.image is not None]
+        results = [ocr.read(image) for image in images]
     for page, (words, boxes) in zip(todo, results, strict=True):
         page.words, page.boxes = words, boxes

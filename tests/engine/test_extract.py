@@ -202,3 +202,14 @@ def test_amounts_and_dates_are_normalised_with_the_currency_as_locale_hint(
     assert result.fields["date"].to_dict() == {
         "answer": "03/01/24", "score": 0.8, "page": 1, "value": date,
     }  # fmt: skip
+
+
+def test_int8_quantisation_is_selected_by_config(model_factory: Callable[..., Path]) -> None:
+    model = str(model_factory(plant=Plant("zebra", "zebra")))
+    fp32 = QAModel(model)
+    int8 = QAModel(model, quantize=True)
+    assert int8.quantized and not fp32.quantized
+    assert "quantized" in type(int8.model.qa_outputs).__module__
+    assert "quantized" not in type(fp32.model.qa_outputs).__module__
+    pairs = [("Where?", _page("a b zebra c")), ("Where?", _page("zebra x y z"))]
+    assert [ids for _, ids in int8.answer(pairs)] == [ids for _, ids in fp32.answer(pairs)]

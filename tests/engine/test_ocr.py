@@ -51,3 +51,29 @@ def test_both_backends_agree(receipt_image: Image.Image) -> None:
     cli = create_ocr("cli").read(receipt_image)
     same = sum(a == b for a, b in zip(loaded[0], cli[0], strict=False))
     assert same / max(len(loaded[0]), len(cli[0])) >= 0.9
+
+
+def test_oversized_scans_are_downscaled_before_ocr(receipt_image: Image.Image) -> None:
+    from expense_cli.engine._ocr import fit_for_ocr
+
+    big = receipt_image.resize((3000, 4200))
+    small = fit_for_ocr(big, 1400)
+    assert small.size == (1000, 1400)
+    assert fit_for_ocr(receipt_image, 1400) is receipt_image  # already small enough
+    assert fit_for_ocr(big, 0) is big  # 0 disables it
+
+
+def test_pages_ocr_in_parallel_give_the_same_words(receipt_image: Image.Image) -> None:
+    from expense_cli.engine import Page
+    from expense_cli.engine._ocr import ocr_pages
+
+    ocr = create_ocr("tesserocr")
+    other = receipt_image.rotate(180)
+    serial = [Page(i, 1, 1, image=im) for i, im in enumerate([receipt_image, other, receipt_image])]
+    parallel = [
+        Page(i, 1, 1, image=im) for i, im in enumerate([receipt_image, other, receipt_image])
+    ]
+    ocr_pages(ocr, serial, workers=1)
+    ocr_pages(ocr, parallel, workers=3)
+    assert [p.words for p in serial] == [p.words for p in parallel]
+    assert serial[0].words == serial[2].words and serial[0].words != serial[1].words
