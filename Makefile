@@ -5,10 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 STAMP := $(VENV)/.installed
+# checkov pins its own dependency versions: it lives in a venv of its own
+CHECKOV_VENV ?= $(VENV)-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
 DEPLOY_ARGS ?=
 
-.PHONY: install demo test lint bench plan deploy package clean
+.PHONY: install demo test tf-check lint bench plan deploy package clean
 
 $(STAMP): pyproject.toml
 	scripts/system-deps.sh
@@ -19,13 +23,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(STAMP) ## create .venv with the package and its test tools
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
+
+install: $(STAMP) $(CHECKOV) ## create .venv with the package and its test tools
 
 demo: $(STAMP) ## run the whole local pipeline on a built-in receipt
 	$(BIN)/expense-cli demo
 
-test: $(STAMP) ## the full test suite (CI runs exactly this)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: $(STAMP) $(CHECKOV) ## the full test suite (CI runs exactly this)
+	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest $(PYTEST_ARGS)
+
+tf-check: $(STAMP) $(CHECKOV) ## terraform only: fmt, validate, terraform test, checkov, moto apply
+	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -m terraform tests/terraform
 
 lint: $(STAMP) ## ruff, mypy
 	$(BIN)/ruff format --check .
@@ -45,4 +56,4 @@ deploy: $(STAMP) ## build, push and deploy to your AWS account
 	$(BIN)/expense-cli deploy $(DEPLOY_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

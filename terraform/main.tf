@@ -1,0 +1,81 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = var.tags
+  }
+}
+
+data "aws_partition" "current" {}
+
+locals {
+  # An ECR image URI given explicitly: derive its repository's ARN so that the execution role may
+  # pull exactly that repository. Images from other registries need no ECR permission.
+  ecr_uri = var.image_uri == null ? null : regex(
+    "^(?:(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[^:@]+))?",
+    var.image_uri,
+  )
+  explicit_repository_arn = try(
+    "arn:${data.aws_partition.current.partition}:ecr:${local.ecr_uri.region}:${local.ecr_uri.account}:repository/${local.ecr_uri.repository}",
+    null,
+  )
+
+  image_uri = coalesce(var.image_uri, try("${module.ecr_image[0].repository_url}:${var.image_tag}", null))
+  ecr_repository_arns = var.image_uri == null ? [module.ecr_image[0].repository_arn] : compact([
+    local.explicit_repository_arn,
+  ])
+}
+
+module "ecr_image" {
+  source = "./modules/ecr_image"
+  count  = var.create_repository ? 1 : 0
+
+  name         = var.name
+  force_delete = var.force_delete_repository
+}
+
+module "sagemaker_endpoint" {
+  source = "./modules/sagemaker_endpoint"
+
+  name                = var.name
+  image_uri           = local.image_uri
+  ecr_repository_arns = local.ecr_repository_arns
+  environment         = var.model_env
+
+  serverless                 = var.serverless
+  serverless_memory_mb       = var.serverless_memory_mb
+  serverless_max_concurrency = var.serverless_max_concurrency
+
+  instance_type                   = var.instance_type
+  min_capacity                    = var.min_instances
+  max_capacity                    = var.max_instances
+  target_invocations_per_instance = var.target_invocations_per_instance
+  scale_in_cooldown               = var.scale_in_cooldown
+  scale_out_cooldown              = var.scale_out_cooldown
+
+  log_retention_days = var.log_retention_days
+}
+
+module "function_url" {
+  source = "./modules/function_url"
+
+  name          = var.name
+  lambda_zip    = var.lambda_zip
+  endpoint_name = module.sagemaker_endpoint.endpoint_name
+  endpoint_arn  = module.sagemaker_endpoint.endpoint_arn
+
+  auth_mode  = var.auth
+  auth_token = var.auth_token
+
+  reserved_concurrency = var.reserved_concurrency
+  timeout              = var.lambda_timeout
+  memory_size          = var.lambda_memory_mb
+  cors_allow_origins   = var.cors_allow_origins
+  log_retention_days   = var.log_retention_days
+
+  max_body_bytes     = 6000000
+  max_document_bytes = var.serverless ? 4000000 : 5000000
+  fetch_timeout_s    = 10
+  allow_http_urls    = false
+  log_level          = "INFO"
+}

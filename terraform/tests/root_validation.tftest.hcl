@@ -1,0 +1,212 @@
+# Plan-only: no AWS account, no credentials. Computed attributes get mock values during plan
+# (override_during), with fixed ARNs/URLs where the configuration validates or asserts on them.
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_partition" {
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+}
+
+
+# Every run here must be rejected by the named variable's validation before anything is planned.
+variables {
+  lambda_zip = "tests/fixtures/handler.zip"
+}
+
+run "min_greater_than_max" {
+  command = plan
+  variables {
+    min_instances = 5
+    max_instances = 2
+  }
+  expect_failures = [var.max_instances]
+}
+
+run "max_above_100" {
+  command = plan
+  variables {
+    max_instances = 101
+  }
+  expect_failures = [var.max_instances]
+}
+
+run "min_below_1_for_realtime" {
+  command = plan
+  variables {
+    min_instances = 0
+  }
+  expect_failures = [var.min_instances]
+}
+
+run "bad_auth_mode" {
+  command = plan
+  variables {
+    auth = "apikey"
+  }
+  expect_failures = [var.auth]
+}
+
+run "token_mode_without_token" {
+  command = plan
+  variables {
+    auth = "token"
+  }
+  expect_failures = [var.auth_token]
+}
+
+run "token_too_short" {
+  command = plan
+  variables {
+    auth       = "token"
+    auth_token = "short"
+  }
+  expect_failures = [var.auth_token]
+}
+
+run "serverless_memory_not_a_step" {
+  command = plan
+  variables {
+    serverless           = true
+    serverless_memory_mb = 3000
+  }
+  expect_failures = [var.serverless_memory_mb]
+}
+
+run "serverless_memory_too_small" {
+  command = plan
+  variables {
+    serverless           = true
+    serverless_memory_mb = 512
+  }
+  expect_failures = [var.serverless_memory_mb]
+}
+
+run "serverless_memory_too_large" {
+  command = plan
+  variables {
+    serverless           = true
+    serverless_memory_mb = 7168
+  }
+  expect_failures = [var.serverless_memory_mb]
+}
+
+run "serverless_concurrency_zero" {
+  command = plan
+  variables {
+    serverless                 = true
+    serverless_max_concurrency = 0
+  }
+  expect_failures = [var.serverless_max_concurrency]
+}
+
+run "serverless_concurrency_above_200" {
+  command = plan
+  variables {
+    serverless                 = true
+    serverless_max_concurrency = 201
+  }
+  expect_failures = [var.serverless_max_concurrency]
+}
+
+run "instance_type_without_ml_prefix" {
+  command = plan
+  variables {
+    instance_type = "m5.xlarge"
+  }
+  expect_failures = [var.instance_type]
+}
+
+run "name_with_uppercase" {
+  command = plan
+  variables {
+    name = "Expense"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_too_long" {
+  command = plan
+  variables {
+    name = "a-very-long-stack-name-that-is-over-forty-chars"
+  }
+  expect_failures = [var.name]
+}
+
+run "no_image_and_no_repository" {
+  command = plan
+  variables {
+    create_repository = false
+  }
+  expect_failures = [var.image_uri]
+}
+
+run "reserved_concurrency_zero" {
+  command = plan
+  variables {
+    reserved_concurrency = 0
+  }
+  expect_failures = [var.reserved_concurrency]
+}
+
+run "lambda_memory_out_of_range" {
+  command = plan
+  variables {
+    lambda_memory_mb = 64
+  }
+  expect_failures = [var.lambda_memory_mb]
+}
+
+run "lambda_timeout_out_of_range" {
+  command = plan
+  variables {
+    lambda_timeout = 901
+  }
+  expect_failures = [var.lambda_timeout]
+}
+
+run "log_retention_not_accepted_by_cloudwatch" {
+  command = plan
+  variables {
+    log_retention_days = 10
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "cors_origin_with_path" {
+  command = plan
+  variables {
+    cors_allow_origins = ["https://app.example.com/path"]
+  }
+  expect_failures = [var.cors_allow_origins]
+}
+
+run "lambda_zip_not_a_zip" {
+  command = plan
+  variables {
+    lambda_zip = "tests/fixtures/handler.tar.gz"
+  }
+  expect_failures = [var.lambda_zip]
+}
+
+run "negative_cooldown" {
+  command = plan
+  variables {
+    scale_in_cooldown = -1
+  }
+  expect_failures = [var.scale_in_cooldown]
+}
+
+run "zero_target" {
+  command = plan
+  variables {
+    target_invocations_per_instance = 0
+  }
+  expect_failures = [var.target_invocations_per_instance]
+}

@@ -1,0 +1,254 @@
+variable "name" {
+  description = "Prefix of every resource name (ECR repository, SageMaker endpoint, Lambda function, roles, /NAME/auth-token)."
+  type        = string
+  default     = "expense"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.name)) && length(var.name) <= 40
+    error_message = "name must be lowercase letters, digits and hyphens (not at either end), at most 40 characters."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource (provider default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "create_repository" {
+  description = "Create an ECR repository for the model image."
+  type        = bool
+  default     = true
+}
+
+variable "force_delete_repository" {
+  description = "Let destroy delete the ECR repository even while it still holds images."
+  type        = bool
+  default     = false
+}
+
+variable "image_uri" {
+  description = "Container image of the model; null means the created repository with image_tag."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_uri != null || var.create_repository
+    error_message = "image_uri is required when create_repository is false."
+  }
+
+  validation {
+    condition     = var.image_uri == null || can(regex("^[^\\s:/]+(:[0-9]+)?/[^\\s]+(:[\\w][\\w.-]{0,127}|@sha256:[0-9a-f]{64})$", var.image_uri))
+    error_message = "image_uri must be REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the image in the created repository (used when image_uri is null)."
+  type        = string
+  default     = "latest"
+
+  validation {
+    condition     = can(regex("^[\\w][\\w.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag (letters, digits, '_', '.', '-'; at most 128 characters)."
+  }
+}
+
+variable "instance_type" {
+  description = "Instance type of the real-time endpoint."
+  type        = string
+  default     = "ml.m5.xlarge"
+
+  validation {
+    condition     = startswith(var.instance_type, "ml.")
+    error_message = "instance_type must be a SageMaker instance type, starting with \"ml.\" (e.g. ml.m5.xlarge)."
+  }
+}
+
+variable "min_instances" {
+  description = "Real-time: initial and minimum number of instances."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.serverless || (var.min_instances >= 1 && floor(var.min_instances) == var.min_instances)
+    error_message = "min_instances must be a whole number of at least 1 for a real-time endpoint."
+  }
+}
+
+variable "max_instances" {
+  description = "Real-time: maximum number of instances (at most 100)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.max_instances >= var.min_instances && var.max_instances <= 100 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number from min_instances to 100."
+  }
+}
+
+variable "target_invocations_per_instance" {
+  description = "Autoscaling target: SageMakerVariantInvocationsPerInstance, invocations per minute per instance (300 = 5 requests/s)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.target_invocations_per_instance > 0 && var.target_invocations_per_instance <= 100000
+    error_message = "target_invocations_per_instance must be greater than 0 and at most 100000."
+  }
+}
+
+variable "scale_in_cooldown" {
+  description = "Autoscaling scale-in cooldown in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.scale_in_cooldown >= 0 && var.scale_in_cooldown <= 86400 && floor(var.scale_in_cooldown) == var.scale_in_cooldown
+    error_message = "scale_in_cooldown must be a whole number of seconds from 0 to 86400."
+  }
+}
+
+variable "scale_out_cooldown" {
+  description = "Autoscaling scale-out cooldown in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.scale_out_cooldown >= 0 && var.scale_out_cooldown <= 86400 && floor(var.scale_out_cooldown) == var.scale_out_cooldown
+    error_message = "scale_out_cooldown must be a whole number of seconds from 0 to 86400."
+  }
+}
+
+variable "serverless" {
+  description = "Deploy a serverless endpoint (no instances, no autoscaling, 4 MB payloads) instead of a real-time one."
+  type        = bool
+  default     = false
+}
+
+variable "serverless_memory_mb" {
+  description = "Serverless: endpoint memory in MB, 1024 to 6144 in steps of 1024."
+  type        = number
+  default     = 4096
+
+  validation {
+    condition     = contains([1024, 2048, 3072, 4096, 5120, 6144], var.serverless_memory_mb)
+    error_message = "serverless_memory_mb must be one of 1024, 2048, 3072, 4096, 5120, 6144."
+  }
+}
+
+variable "serverless_max_concurrency" {
+  description = "Serverless: maximum concurrent invocations, 1 to 200."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.serverless_max_concurrency >= 1 && var.serverless_max_concurrency <= 200 && floor(var.serverless_max_concurrency) == var.serverless_max_concurrency
+    error_message = "serverless_max_concurrency must be a whole number from 1 to 200."
+  }
+}
+
+variable "model_env" {
+  description = "Extra environment variables for the model container."
+  type        = map(string)
+  default     = {}
+}
+
+variable "auth" {
+  description = "Function URL auth: \"iam\" (AWS_IAM, SigV4-signed requests) or \"token\" (public URL, bearer token checked by the handler)."
+  type        = string
+  default     = "iam"
+
+  validation {
+    condition     = contains(["iam", "token"], var.auth)
+    error_message = "auth must be \"iam\" or \"token\"."
+  }
+}
+
+variable "auth_token" {
+  description = "Bearer token for auth = \"token\" (at least 16 characters), stored as SSM SecureString /NAME/auth-token. It is also kept in Terraform state."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.auth != "token" || try(length(var.auth_token) >= 16, false)
+    error_message = "auth_token (at least 16 characters) is required when auth is \"token\"."
+  }
+}
+
+variable "lambda_zip" {
+  description = "Path of the handler zip built by `expense-cli package`."
+  type        = string
+
+  validation {
+    condition     = endswith(var.lambda_zip, ".zip")
+    error_message = "lambda_zip must be the path of a .zip file."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function (1-1000): caps cost and load on the endpoint."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Function timeout in seconds (1-900)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
+    error_message = "lambda_timeout must be a whole number of seconds from 1 to 900."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Function memory in MB (128-10240)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "cors_allow_origins" {
+  description = "Origins allowed by CORS on the function URL (e.g. [\"https://app.example.com\"]); empty disables CORS."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_allow_origins : o == "*" || can(regex("^https?://[^/\\s]+$", o))])
+    error_message = "Every CORS origin must be \"*\" or a scheme://host[:port] origin without a path."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and SageMaker log groups, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
