@@ -12,7 +12,7 @@ CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
 DEPLOY_ARGS ?=
 
-.PHONY: install demo test tf-check lint bench plan deploy package clean
+.PHONY: install demo test tf-check lint bench plan deploy destroy package clean
 
 $(STAMP): pyproject.toml
 	scripts/system-deps.sh
@@ -52,8 +52,11 @@ package: $(STAMP) ## the Lambda handler zip (deterministic)
 plan: $(STAMP) ## terraform plan of the root stack (needs AWS credentials)
 	$(BIN)/expense-cli plan $(DEPLOY_ARGS)
 
-deploy: $(STAMP) ## build, push and deploy to your AWS account
+deploy: $(STAMP) ## build, push and deploy to your AWS account, e.g. DEPLOY_ARGS="--region eu-west-1"
 	$(BIN)/expense-cli deploy $(DEPLOY_ARGS)
+
+destroy: $(STAMP) ## delete the deployment of this directory
+	$(BIN)/expense-cli destroy $(DEPLOY_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -73,8 +73,10 @@ module "function_url" {
   cors_allow_origins   = var.cors_allow_origins
   log_retention_days   = var.log_retention_days
 
-  max_body_bytes     = 6000000
-  max_document_bytes = var.serverless ? 4000000 : 5000000
+  max_body_bytes = 6000000
+  # base64 adds a third: these documents fit the endpoint's payload limit (6 MB; serverless 4 MB)
+  max_document_bytes = var.serverless ? 2900000 : 4400000
+  max_payload_bytes  = var.serverless ? 4000000 : 6000000
   fetch_timeout_s    = 10
   allow_http_urls    = false
   log_level          = "INFO"

@@ -210,9 +210,9 @@ variable "reserved_concurrency" {
 }
 
 variable "lambda_timeout" {
-  description = "Function timeout in seconds (1-900)."
+  description = "Function timeout in seconds (1-900): a URL fetch plus up to two endpoint invocations."
   type        = number
-  default     = 60
+  default     = 120
 
   validation {
     condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout

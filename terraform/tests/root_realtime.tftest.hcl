@@ -94,13 +94,15 @@ run "defaults_realtime_with_autoscaling" {
   }
   assert {
     condition = module.function_url.environment == tomap({
-      ENDPOINT_NAME      = "expense"
-      AUTH_MODE          = "iam"
-      MAX_BODY_BYTES     = "6000000"
-      MAX_DOCUMENT_BYTES = "5000000"
-      FETCH_TIMEOUT_S    = "10"
-      ALLOW_HTTP_URLS    = "false"
-      LOG_LEVEL          = "INFO"
+      ENDPOINT_NAME         = "expense"
+      AUTH_MODE             = "iam"
+      MAX_BODY_BYTES        = "6000000"
+      MAX_DOCUMENT_BYTES    = "4400000"
+      MAX_PAYLOAD_BYTES     = "6000000"
+      FETCH_TIMEOUT_S       = "10"
+      INVOKE_READ_TIMEOUT_S = "52"
+      ALLOW_HTTP_URLS       = "false"
+      LOG_LEVEL             = "INFO"
     })
     error_message = "Handler environment must match the contract (no TOKEN_PARAMETER in iam mode)."
   }

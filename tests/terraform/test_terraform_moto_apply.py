@@ -88,13 +88,15 @@ def _check_deployed(aws: dict[str, Any], outputs: dict[str, Any], auth: str) -> 
     assert lam.get_function_concurrency(FunctionName=NAME)["ReservedConcurrentExecutions"] == 10
     function = lam.get_function_configuration(FunctionName=NAME)
     assert function["Runtime"] == "python3.12" and function["Handler"] == "app.lambda_handler"
-    assert function["Timeout"] == 60 and function["MemorySize"] == 512
+    assert function["Timeout"] == 120 and function["MemorySize"] == 512
     expected_env = {
         "ENDPOINT_NAME": NAME,
         "AUTH_MODE": auth,
         "MAX_BODY_BYTES": "6000000",
-        "MAX_DOCUMENT_BYTES": "5000000",
+        "MAX_DOCUMENT_BYTES": "4400000",
+        "MAX_PAYLOAD_BYTES": "6000000",
         "FETCH_TIMEOUT_S": "10",
+        "INVOKE_READ_TIMEOUT_S": "52",
         "ALLOW_HTTP_URLS": "false",
         "LOG_LEVEL": "INFO",
     }

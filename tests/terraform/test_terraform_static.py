@@ -105,7 +105,7 @@ def test_root_contract_variables_and_outputs() -> None:
         "auth": '"iam"',
         "auth_token": "null",
         "reserved_concurrency": "10",
-        "lambda_timeout": "60",
+        "lambda_timeout": "120",
         "lambda_memory_mb": "512",
         "cors_allow_origins": "[]",
         "log_retention_days": "30",

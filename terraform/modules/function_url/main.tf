@@ -15,9 +15,12 @@ locals {
       AUTH_MODE          = var.auth_mode
       MAX_BODY_BYTES     = tostring(var.max_body_bytes)
       MAX_DOCUMENT_BYTES = tostring(var.max_document_bytes)
+      MAX_PAYLOAD_BYTES  = tostring(var.max_payload_bytes)
       FETCH_TIMEOUT_S    = tostring(var.fetch_timeout_s)
-      ALLOW_HTTP_URLS    = tostring(var.allow_http_urls)
-      LOG_LEVEL          = var.log_level
+      # Two InvokeEndpoint attempts plus a URL fetch must fit in the function's timeout.
+      INVOKE_READ_TIMEOUT_S = tostring(max(5, floor((var.timeout - var.fetch_timeout_s - 5) / 2)))
+      ALLOW_HTTP_URLS       = tostring(var.allow_http_urls)
+      LOG_LEVEL             = var.log_level
     },
     local.token_mode ? { TOKEN_PARAMETER = local.token_parameter_name } : {},
   )

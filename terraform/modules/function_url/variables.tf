@@ -174,11 +174,22 @@ variable "max_body_bytes" {
 variable "max_document_bytes" {
   description = "MAX_DOCUMENT_BYTES: largest document forwarded to the endpoint (serverless endpoints take at most 4 MB)."
   type        = number
-  default     = 5000000
+  default     = 4400000
 
   validation {
     condition     = var.max_document_bytes >= 1024 && var.max_document_bytes <= 6291456
     error_message = "max_document_bytes must be from 1024 to 6291456."
+  }
+}
+
+variable "max_payload_bytes" {
+  description = "MAX_PAYLOAD_BYTES: largest JSON body forwarded to InvokeEndpoint (real-time 6 MB, serverless 4 MB)."
+  type        = number
+  default     = 6000000
+
+  validation {
+    condition     = var.max_payload_bytes >= 1024 && var.max_payload_bytes <= 6291456
+    error_message = "max_payload_bytes must be from 1024 to 6291456."
   }
 }
 

@@ -1,0 +1,152 @@
+"""The deployment remembered per project directory: ``.expense/config.json``.
+
+Layout of the state directory (created 0700, with a ``.gitignore`` of ``*`` so it is never
+committed by accident)::
+
+    .expense/
+      config.json            settings + Terraform outputs (+ the bearer token in token mode), 0600
+      handler.zip            the Lambda handler zip Terraform uploads
+      terraform/
+        module/              a fresh copy of the Terraform stack (the source tree is never written)
+        data/                TF_DATA_DIR: providers and modules
+        terraform.tfstate    the local state (``-state``)
+        expense.tfvars.json  the variables of the last plan/apply, 0600
+        *.log                terraform's full output of the last init/plan/apply/destroy
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = [
+    "CONFIG_DIR",
+    "CONFIG_FILE",
+    "DeploySettings",
+    "ProjectConfig",
+    "load_config",
+    "save_config",
+    "state_dir",
+    "write_private",
+]
+
+CONFIG_DIR = ".expense"
+CONFIG_FILE = "config.json"
+_VERSION = 1
+
+
+@dataclass
+class DeploySettings:
+    """What ``expense-cli deploy`` was asked for; each field becomes a Terraform variable."""
+
+    name: str = "expense"
+    region: str | None = None
+    profile: str | None = None
+    instance_type: str = "ml.m5.xlarge"
+    min_instances: int = 1
+    max_instances: int = 4
+    serverless: bool = False
+    serverless_memory_mb: int = 4096
+    serverless_max_concurrency: int = 5
+    auth: str = "iam"
+    image_uri: str | None = None
+    model: str | None = None
+    revision: str | None = None
+
+    def replace(self, **changes: Any) -> DeploySettings:
+        """A copy with the given fields changed; ``None`` values are ignored (not passed)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given)
+
+
+@dataclass
+class ProjectConfig:
+    """Everything ``.expense/config.json`` holds."""
+
+    settings: DeploySettings = field(default_factory=DeploySettings)
+    outputs: dict[str, Any] = field(default_factory=dict)  # terraform output values, if deployed
+    auth_token: str | None = None
+    image: dict[str, str] = field(default_factory=dict)  # last build: local tag, model, revision
+
+    @property
+    def deployed(self) -> bool:
+        return bool(self.outputs.get("function_url"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": _VERSION,
+            "settings": dataclasses.asdict(self.settings),
+            "outputs": self.outputs,
+            "auth_token": self.auth_token,
+            "image": self.image,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProjectConfig:
+        known = {f.name for f in dataclasses.fields(DeploySettings)}
+        raw = data.get("settings") or {}
+        settings = DeploySettings(**{k: v for k, v in raw.items() if k in known})
+        return cls(
+            settings=settings,
+            outputs=dict(data.get("outputs") or {}),
+            auth_token=data.get("auth_token"),
+            image={str(k): str(v) for k, v in (data.get("image") or {}).items()},
+        )
+
+
+def state_dir(project_dir: Path | None = None) -> Path:
+    """``<project>/.expense`` (not created)."""
+    return (project_dir or Path.cwd()) / CONFIG_DIR
+
+
+def _ensure_state_dir(project_dir: Path | None) -> Path:
+    root = state_dir(project_dir)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ignore = root / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# expense-cli state: credentials and Terraform state, never commit\n*\n")
+    return root
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (0600), replacing it atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_config(project_dir: Path | None = None) -> ProjectConfig:
+    """The project's config, or an empty one when there is none yet."""
+    path = state_dir(project_dir) / CONFIG_FILE
+    if not path.exists():
+        return ProjectConfig()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return ProjectConfig.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{path} is not a valid expense-cli config ({exc}): fix or delete it"
+        ) from exc
+
+
+def save_config(config: ProjectConfig, project_dir: Path | None = None) -> Path:
+    """Write the config (0600, inside a 0700 ``.expense`` directory) and return its path."""
+    path = _ensure_state_dir(project_dir) / CONFIG_FILE
+    write_private(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    return path

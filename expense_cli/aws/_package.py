@@ -1,0 +1,78 @@
+"""Deterministic zip of the Lambda handler (``handler/*.py`` with ``app.py`` at the zip root).
+
+The same sources always give the same bytes, whatever the files' timestamps, permissions,
+directory order or the zlib version: entries are sorted, dated 1980-01-01 00:00:00, mode 0644,
+made on "Unix", and *stored* (uncompressed; the handler is a few dozen KB, and deflate output may
+differ between zlib builds, which would make Terraform see a change on another machine). Only the
+handler's top-level ``.py`` files go in: no ``__pycache__``, tests or editor files. The returned
+hash is what Terraform's ``filebase64sha256()`` computes, for ``source_code_hash``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+__all__ = ["HANDLER_ENTRY", "build_handler_zip", "default_handler_dir", "handler_sources"]
+
+HANDLER_ENTRY = "app.lambda_handler"
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_FILE_MODE = 0o100644  # regular file, rw-r--r--
+_ZIP_NAME = "handler.zip"
+
+
+def default_handler_dir() -> Path:
+    """The ``handler/`` directory of this source tree."""
+    return Path(__file__).resolve().parents[2] / "handler"
+
+
+def handler_sources(source: Path | None = None) -> list[Path]:
+    """The files that go into the zip, sorted by name; raises when ``app.py`` is missing."""
+    root = default_handler_dir() if source is None else source
+    if not root.is_dir():
+        raise FileNotFoundError(f"handler directory not found: {root}")
+    files = sorted(
+        (p for p in root.iterdir() if p.suffix == ".py" and p.is_file()), key=lambda p: p.name
+    )
+    if not any(p.name == "app.py" for p in files):
+        raise FileNotFoundError(f"{root} has no app.py (the Lambda entry point {HANDLER_ENTRY})")
+    return files
+
+
+def _zip_bytes(files: list[Path]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.name, date_time=_EPOCH)
+            info.create_system = 3
+            info.external_attr = _FILE_MODE << 16
+            info.compress_type = zipfile.ZIP_STORED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def build_handler_zip(out: Path, *, source: Path | None = None) -> tuple[Path, str]:
+    """Write the handler zip and return ``(path, base64 SHA-256)``.
+
+    ``out`` is the zip's path when it ends in ``.zip``, else a directory that receives
+    ``handler.zip``. The file is replaced atomically.
+    """
+    target = out if out.suffix == ".zip" else out / _ZIP_NAME
+    data = _zip_bytes(handler_sources(source))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".handler-", suffix=".zip", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    return target, digest

@@ -1,0 +1,239 @@
+"""Lambda entry point (``app.lambda_handler``) behind a function URL (payload format 2.0).
+
+Validates the request, fetches a URL safely or takes the uploaded bytes, forwards
+``{"document": <base64>, "questions": [...]}`` to the SageMaker endpoint ``ENDPOINT_NAME`` and
+passes the model server's JSON result through. Every outcome is a JSON response; failures are
+``{"error": {"code", "message"}}`` with a 4xx for the caller's input, 5xx for the endpoint or the
+function (``internal_error`` carries the request id to find the log line). Configuration: see
+:mod:`_config`; auth: :mod:`_auth`; URL rules: :mod:`_fetch`; error mapping: :mod:`_endpoint`.
+CORS preflight is answered by the function URL itself (its ``cors`` block), not here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from _auth import TokenAuthenticator, ssm_token_loader
+from _config import ConfigError, Settings
+from _endpoint import EndpointInvoker
+from _errors import HandlerError, error_response, json_response
+from _fetch import FetchPolicy, fetch_document
+from _log import configure, log_request
+from _request import parse_request, request_headers, request_method
+
+__all__ = ["Handler", "lambda_handler", "reset"]
+
+_logger = logging.getLogger("expense.handler")
+
+
+def _ssm_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=5
+    )
+    return boto3.client("ssm", config=config)
+
+
+def _request_id(event: Mapping[str, Any], context: Any) -> str:
+    rid = getattr(context, "aws_request_id", None)
+    if isinstance(rid, str) and rid:
+        return rid
+    ctx = event.get("requestContext") if isinstance(event, Mapping) else None
+    rid = ctx.get("requestId") if isinstance(ctx, Mapping) else None
+    return rid if isinstance(rid, str) and rid else str(uuid.uuid4())
+
+
+_MIN_INVOKE_MS = 1000
+
+
+def _remaining_ms(context: Any) -> float:
+    """Milliseconds the Lambda invocation has left (infinite outside Lambda)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return float("inf")
+    try:
+        return float(remaining())
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 2)
+
+
+def _payload(document_b64: bytes, questions: tuple[str, ...]) -> bytes:
+    """``{"document": ..., "questions": [...]}`` as JSON bytes ("questions" only when asked).
+
+    Validated base64 needs no JSON escaping, so it is spliced in rather than run through the
+    encoder (which costs ~15 ms per MB).
+    """
+    parts = [b'{"document":"', document_b64, b'"']
+    if questions:
+        parts += [b',"questions":', json.dumps(list(questions), separators=(",", ":")).encode()]
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+class Handler:
+    """The request pipeline, with every external dependency injectable for tests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        invoker: EndpointInvoker | None = None,
+        fetch_policy: FetchPolicy | None = None,
+        authenticator: TokenAuthenticator | None = None,
+        ssm_client_factory: Callable[[], Any] = _ssm_client,
+    ) -> None:
+        self.settings = settings
+        self.invoker = invoker or EndpointInvoker(
+            settings.endpoint_name,
+            read_timeout=settings.invoke_read_timeout_s,
+            connect_timeout=settings.invoke_connect_timeout_s,
+        )
+        self.fetch_policy = fetch_policy or FetchPolicy.from_settings(settings)
+        if authenticator is None and settings.auth_mode == "token":
+            assert settings.token_parameter is not None  # guaranteed by Settings.from_env
+            authenticator = TokenAuthenticator(
+                ssm_token_loader(settings.token_parameter, ssm_client_factory)
+            )
+        self.authenticator = authenticator
+        configure(settings.log_level)
+
+    def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        request_id = _request_id(event, context)
+        record: dict[str, Any] = {"event": "request", "request_id": request_id}
+        try:
+            response = self._handle(event, context, record)
+        except HandlerError as exc:
+            record["code"] = exc.code
+            response = error_response(exc, request_id=request_id)
+        except Exception:
+            _logger.exception("unexpected error (request_id=%s)", request_id)
+            record["code"] = "internal_error"
+            response = error_response(
+                HandlerError(
+                    500, "internal_error", f"internal error; quote request id {request_id}"
+                ),
+                request_id=request_id,
+            )
+        response["headers"]["x-request-id"] = request_id
+        record["status"] = response["statusCode"]
+        record["ms_total"] = _ms(time.perf_counter() - started)
+        log_request(record, level=logging.INFO if record["status"] < 500 else logging.ERROR)
+        return response
+
+    def _handle(
+        self, event: Mapping[str, Any], context: Any, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not isinstance(event, Mapping):
+            raise HandlerError(400, "invalid_event", "the request could not be read")
+        method = request_method(event)
+        record["method"] = method
+        if method != "POST":
+            raise HandlerError(
+                405,
+                "method_not_allowed",
+                'use POST with {"image": "https://..."} or {"document": "<base64>"}',
+                headers={"allow": "POST"},
+            )
+        if self.authenticator is not None:
+            self.authenticator.check(request_headers(event))
+        request = parse_request(event, self.settings)
+        record.update(
+            source=request.source, bytes_in=request.body_bytes, n_questions=len(request.questions)
+        )
+
+        if request.source == "url":
+            assert request.url is not None
+            fetch_started = time.perf_counter()
+            try:
+                fetched = fetch_document(request.url, self.fetch_policy)
+            finally:
+                record["ms_fetch"] = _ms(time.perf_counter() - fetch_started)
+            record.update(host=fetched.host, redirects=fetched.redirects)
+            document_b64, document_size = base64.b64encode(fetched.data), len(fetched.data)
+        else:
+            assert request.document_b64 is not None
+            document_b64, document_size = request.document_b64, request.document_size
+        record["doc_bytes"] = document_size
+        payload = _payload(document_b64, request.questions)
+        if len(payload) > self.settings.max_payload_bytes:
+            raise HandlerError(
+                413,
+                "document_too_large",
+                f"the document is {document_size} bytes, which base64-encoded (+33%) exceeds "
+                f"the endpoint's {self.settings.max_payload_bytes}-byte request limit; shrink it "
+                "(lower the scan resolution or JPEG quality) or split it",
+            )
+
+        if _remaining_ms(context) < _MIN_INVOKE_MS:
+            raise HandlerError(
+                504, "timeout", "not enough time left to ask the model; retry, or send the bytes"
+            )
+        invoke_started = time.perf_counter()
+        try:
+            result = self.invoker.invoke(payload)
+        finally:
+            record["ms_invoke"] = _ms(time.perf_counter() - invoke_started)
+        record["bytes_out"] = len(result)
+        try:
+            text = result.decode("utf-8")
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise HandlerError(502, "model_error", "the model server returned no JSON object")
+        record["code"] = "ok"
+        return json_response(200, text)
+
+
+_default: Handler | None = None
+_default_lock = threading.Lock()
+
+
+def _default_handler() -> Handler:
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Handler(Settings.from_env())
+    return _default
+
+
+def reset() -> None:
+    """Forget the per-container handler (tests change the environment between cases)."""
+    global _default
+    with _default_lock:
+        _default = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """AWS Lambda entry point."""
+    try:
+        handler = _default_handler()
+    except ConfigError as exc:
+        request_id = _request_id(event if isinstance(event, Mapping) else {}, context)
+        _logger.error("configuration error (request_id=%s): %s", request_id, exc)
+        response = error_response(
+            HandlerError(
+                500,
+                "internal_error",
+                f"the function is misconfigured; quote request id {request_id}",
+            ),
+            request_id=request_id,
+        )
+        response["headers"]["x-request-id"] = request_id
+        return response
+    return handler(event, context)

@@ -1,0 +1,195 @@
+"""The Terraform runner with a recording runner: argv, environment, progress, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from expense_cli.aws import ApplyProgress, Terraform, TerraformError, find_terraform_source
+from expense_cli.errors import ConfigError
+from tests.aws._fakes import RecordingRunner
+
+SUMMARY = {"add": 3, "change": 0, "remove": 0}
+REPO_TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+
+
+@pytest.fixture
+def stub_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``terraform`` on PATH that is never run (the recording runner stands in for it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "terraform"
+    stub.write_text("#!/bin/sh\nexit 99\n")
+    stub.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return stub
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Path:
+    source = tmp_path / "stack"
+    (source / "modules" / "a").mkdir(parents=True)
+    (source / "main.tf").write_text("# root\n")
+    (source / "modules" / "a" / "main.tf").write_text("# module\n")
+    for junk in ("tests", "examples", ".terraform"):
+        (source / junk).mkdir()
+        (source / junk / "x.tf").write_text("# not copied\n")
+    (source / "terraform.tfstate").write_text("{}")
+    (source / "dev.auto.tfvars").write_text('name = "x"\n')
+    return source
+
+
+def _event(kind: str, **fields: object) -> str:
+    return json.dumps({"@level": "info", "@message": kind, "type": kind, **fields})
+
+
+def _hook(addr: str, action: str = "create", **extra: object) -> dict[str, object]:
+    return {"resource": {"addr": addr}, "action": action, **extra}
+
+
+def test_missing_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^terraform not found: install Terraform >= 1\.9"):
+        Terraform(tmp_path)
+
+
+def test_source_defaults_to_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EXPENSE_TERRAFORM_DIR", raising=False)
+    assert find_terraform_source() == REPO_TERRAFORM
+
+
+def test_source_from_env(stack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPENSE_TERRAFORM_DIR", str(stack))
+    assert find_terraform_source() == stack
+    monkeypatch.setenv("EXPENSE_TERRAFORM_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match=r"EXPENSE_TERRAFORM_DIR=.* has no main\.tf"):
+        find_terraform_source()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_init_works_on_a_private_copy(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    before = sorted(p.relative_to(stack) for p in stack.rglob("*"))
+    project = tmp_path / "project"
+    tf = Terraform(project, source=stack, runner=recorder, env={"AWS_PROFILE": "dev"})
+    tf.init()
+
+    module = project / ".expense" / "terraform" / "module"
+    copied = sorted(str(p.relative_to(module)) for p in module.rglob("*"))
+    assert copied == ["main.tf", "modules", "modules/a", "modules/a/main.tf"]
+    assert sorted(p.relative_to(stack) for p in stack.rglob("*")) == before  # source untouched
+    (call,) = recorder.calls
+    assert recorder.commands() == [["terraform", "init", "-input=false", "-no-color"]]
+    assert call.cwd == module
+    assert call.env["TF_DATA_DIR"] == str(project.resolve() / ".expense" / "terraform" / "data")
+    assert call.env["AWS_PROFILE"] == "dev"
+    assert oct((project / ".expense").stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_lock_file_survives_a_fresh_copy(stack: Path, tmp_path: Path) -> None:
+    tf = Terraform(tmp_path, source=stack, runner=RecordingRunner())
+    tf.prepare()
+    (tf.module / ".terraform.lock.hcl").write_text("# lock\n")
+    tf.prepare()
+    assert (tf.module / ".terraform.lock.hcl").read_text() == "# lock\n"
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    recorder.results[("apply",)] = (
+        0,
+        [
+            _event("version", terraform="1.11.0"),
+            _event("planned_change", change={"resource": {"addr": "a.x"}, "action": "create"}),
+            _event("planned_change", change={"resource": {"addr": "a.y"}, "action": "create"}),
+            _event("planned_change", change={"resource": {"addr": "a.z"}, "action": "create"}),
+            _event("change_summary", changes={**SUMMARY, "operation": "plan"}),
+            _event("apply_start", hook=_hook("a.x")),
+            _event("apply_complete", hook=_hook("a.x", elapsed_seconds=1)),
+            _event("apply_start", hook=_hook("a.y")),
+            _event("apply_progress", hook=_hook("a.y", elapsed_seconds=10)),
+            _event("apply_complete", hook=_hook("a.y", elapsed_seconds=12)),
+            _event("apply_start", hook=_hook("a.z")),
+            _event("apply_complete", hook=_hook("a.z")),
+            _event("change_summary", changes={**SUMMARY, "operation": "apply"}),
+        ],
+    )  # fmt: skip
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    tf.write_vars({"name": "demo", "auth_token": None})
+    seen: list[ApplyProgress] = []
+    final = tf.apply(targets=["module.ecr_image"], progress=seen.append)
+
+    assert recorder.commands() == [
+        [
+            "terraform", "apply", "-input=false", "-auto-approve", "-json",
+            f"-var-file={tf.var_file}", f"-state={tf.state}", "-target=module.ecr_image",
+        ]
+    ]  # fmt: skip
+    assert (final.done, final.total) == (3, 3)
+    assert [s.done for s in seen] == [0, 0, 1, 1, 1, 2, 2, 3, 3]
+    assert {s.total for s in seen} == {3}
+    assert "create a.y (10s)" in [s.current for s in seen]
+    assert json.loads(tf.var_file.read_text()) == {"auth_token": None, "name": "demo"}
+    assert oct(tf.var_file.stat().st_mode & 0o777) == "0o600"
+    assert (tf.root / "apply.log").read_text().count("\n") == 13
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_apply_failure_names_the_first_error(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    diagnostic = {
+        "severity": "error",
+        "summary": "creating SageMaker Endpoint",
+        "detail": "ResourceLimitExceeded:\n  account-level service limit",
+    }
+    recorder.results[("destroy",)] = (
+        1,
+        [json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": diagnostic})],
+    )
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    with pytest.raises(TerraformError) as caught:
+        tf.destroy()
+    assert caught.value.message == (
+        "terraform destroy failed: creating SageMaker Endpoint: ResourceLimitExceeded: "
+        f"account-level service limit (full output in {tf.root / 'destroy.log'})"
+    )
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_init_failure_without_json(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    recorder.results[("init",)] = (1, ["Initializing...", "Error: Failed to query provider", ""])
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    with pytest.raises(
+        TerraformError, match="terraform init failed: Error: Failed to query provider"
+    ):
+        tf.init()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_outputs(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    outputs = {
+        "function_url": {"sensitive": False, "type": "string", "value": "https://x.on.aws/"},
+        "repository_url": {"sensitive": False, "type": "string", "value": None},
+    }
+    recorder.results[("output",)] = (0, json.dumps(outputs, indent=2).splitlines())
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    assert tf.outputs() == {"function_url": "https://x.on.aws/", "repository_url": None}
+    assert recorder.commands()[0] == ["terraform", "output", "-json", f"-state={tf.state}"]
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_state_resources(stack: Path, tmp_path: Path) -> None:
+    tf = Terraform(tmp_path, source=stack, runner=RecordingRunner())
+    assert not tf.has_state()
+    tf.root.mkdir(parents=True)
+    tf.state.write_text(json.dumps({"resources": [{"type": "aws_x", "instances": [{}]}]}))
+    assert tf.has_state()
+    tf.state.write_text(json.dumps({"resources": [{"type": "aws_x", "instances": []}]}))
+    assert not tf.has_state()
+    assert os.access(tf.state, os.R_OK)

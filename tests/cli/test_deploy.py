@@ -1,0 +1,433 @@
+"""``expense-cli package | build | push | plan | deploy | status | destroy``.
+
+Docker is never run: ``make_docker`` is replaced by a Docker whose runner records the exact
+commands. AWS is a moto server on 127.0.0.1 (tests/_moto.py); Terraform is the real binary applying
+the real stack against it (marked slow/aws/terraform).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from expense_cli.aws import Docker, FunctionUrlTarget, load_config, remote_target
+from expense_cli.cli import app
+from expense_cli.cli import deploy as deploy_cli
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from tests._moto import aws_env, moto_server  # noqa: E402
+from tests.aws._fakes import Call, RecordingRunner  # noqa: E402
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prebuilt:v1"
+DOCKER_MISSING = (
+    "error: docker not found: install Docker or pass --image-uri of an image you pushed"
+)
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory as the current directory, with no AWS settings leaking in."""
+    path = tmp_path / "project"
+    path.mkdir()
+    monkeypatch.chdir(path)
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "TF_VAR_", "EXPENSE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return path
+
+
+@pytest.fixture
+def docker_calls(monkeypatch: pytest.MonkeyPatch) -> RecordingRunner:
+    """Replace docker with a recorder; snapshot the build context while the build "runs"."""
+    recorder = RecordingRunner()
+    recorder.results[("buildx", "version")] = (1, ["docker: unknown command: docker buildx"])
+    recorder.context_files = []  # type: ignore[attr-defined]
+
+    def look(call: Call) -> None:
+        if call.argv[1] == "build":
+            context = Path(call.argv[-1])
+            files = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
+            recorder.context_files = files  # type: ignore[attr-defined]
+
+    recorder.on_call = look
+    monkeypatch.setattr(deploy_cli, "make_docker", lambda: Docker(recorder, binary="/x/docker"))
+    return recorder
+
+
+@pytest.fixture
+def source_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A source tree with a Dockerfile, used through EXPENSE_SOURCE_DIR."""
+    root = tmp_path / "source"
+    (root / "container").mkdir(parents=True)
+    (root / "container" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    (root / "pyproject.toml").write_text("[project]\nname = 'expense-cli'\n")
+    (root / "README.md").write_text("# expense\n")
+    (root / "expense_cli" / "__pycache__").mkdir(parents=True)
+    (root / "expense_cli" / "__init__.py").write_text("")
+    (root / "expense_cli" / "__pycache__" / "x.pyc").write_bytes(b"")
+    monkeypatch.setenv("EXPENSE_SOURCE_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def path_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """``path_without("docker")``: PATH holds links to terraform/docker except the named ones."""
+
+    def make(*missing: str) -> None:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for tool in ("terraform", "docker"):
+            found = shutil.which(tool)
+            if tool not in missing and found:
+                (bin_dir / tool).symlink_to(found)
+        monkeypatch.setenv("PATH", str(bin_dir))
+
+    yield make
+
+
+@pytest.fixture(scope="module")
+def tf_cli_config() -> str:
+    """The offline provider mirror's CLI config (empty where there is none)."""
+    script = _REPO_ROOT.parent / "shared" / "tf-offline-config"
+    if not script.is_file():
+        return ""
+    return subprocess.run(
+        [str(script)], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
+
+
+@pytest.fixture
+def moto(project: Path, monkeypatch: pytest.MonkeyPatch, tf_cli_config: str) -> Iterator[str]:
+    """A moto server; boto3 and Terraform (through the environment) talk to it."""
+    with moto_server() as endpoint:
+        for name, value in aws_env(endpoint).items():
+            monkeypatch.setenv(name, value)
+        if tf_cli_config:
+            monkeypatch.setenv("TF_CLI_CONFIG_FILE", tf_cli_config)
+        monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+        yield endpoint
+
+
+def _boto(endpoint: str, service: str):  # type: ignore[no-untyped-def]
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def _error_line(result: object) -> str:
+    stderr: str = result.stderr  # type: ignore[attr-defined]
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+# --- package / build ----------------------------------------------------------------------------
+
+
+def test_package_writes_the_zip_and_its_hash(runner: CliRunner, project: Path) -> None:
+    result = runner.invoke(app, ["package"])
+    assert result.exit_code == 0, result.output
+    path = project / ".expense" / "handler.zip"
+    digest = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    assert result.stdout.splitlines() == [str(path), f"sha256 (base64): {digest}"]
+
+
+def test_build_runs_docker_on_an_assembled_context(
+    runner: CliRunner,
+    project: Path,
+    source_tree: Path,
+    docker_calls: RecordingRunner,
+    tmp_path: Path,
+) -> None:
+    model = tmp_path / "my-model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"weights")
+    args = ["build", "--model", str(model), "--base-image", "public.example.com/base:1"]
+    result = runner.invoke(app, [*args, "--tag", "expense:test"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "expense:test"
+
+    build = docker_calls.commands()[1]
+    context = build[-1]
+    revision = load_config(project).image["revision"]
+    assert revision.startswith("local-")
+    assert build == [
+        "docker", "build", "--platform", "linux/amd64",
+        "-f", f"{context}/container/Dockerfile",
+        "--build-arg", "BASE_IMAGE=public.example.com/base:1",
+        "--build-arg", "MODEL_ID=my-model",
+        "--build-arg", f"MODEL_REVISION={revision}",
+        "-t", "expense:test",
+        context,
+    ]  # fmt: skip
+    files = docker_calls.context_files  # type: ignore[attr-defined]
+    for expected in (
+        "pyproject.toml",
+        "README.md",
+        "container/Dockerfile",
+        "expense_cli/__init__.py",
+        "model/config.json",
+        "model/model.safetensors",
+    ):
+        assert expected in files
+    assert not any("__pycache__" in f for f in files)
+    assert not Path(context).exists()  # the temp context is removed afterwards
+    # No registry login: the base image is not in ECR, so no AWS access was needed.
+    assert [c[1] for c in docker_calls.commands()] == ["buildx", "build"]
+
+
+def test_build_without_docker(runner: CliRunner, project: Path, path_without) -> None:  # type: ignore[no-untyped-def]
+    path_without("docker")
+    result = runner.invoke(app, ["build", "--base-image", "public.example.com/base:1"])
+    assert result.exit_code == 1
+    assert _error_line(result) == DOCKER_MISSING
+
+
+def test_deploy_without_docker(runner: CliRunner, project: Path, path_without) -> None:  # type: ignore[no-untyped-def]
+    path_without("docker")
+    result = runner.invoke(app, ["deploy", "--yes", "--region", "us-east-1"])
+    assert result.exit_code == 1
+    assert _error_line(result) == DOCKER_MISSING
+    assert not (project / ".expense" / "terraform").exists()
+
+
+def test_deploy_without_terraform(runner: CliRunner, project: Path, path_without) -> None:  # type: ignore[no-untyped-def]
+    path_without("terraform", "docker")
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", "--region", "us-east-1"])
+    assert result.exit_code == 1
+    assert _error_line(result).startswith("error: terraform not found: install Terraform >= 1.9")
+
+
+def test_deploy_without_credentials(runner: CliRunner, project: Path) -> None:
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", "--region", "us-east-1"])
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        "error: no AWS credentials found: run `aws configure` (or `aws sso login`), "
+        "set AWS_PROFILE, or pass --profile"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "moon-1"], "'moon-1' is not an AWS region name: pass --region"),
+        (["--auth", "basic"], "--auth must be iam or token, not 'basic'"),
+        (["--min-instances", "3", "--max-instances", "2"], "--max-instances must be at least"),
+        (["--serverless-memory", "1000"], "--serverless-memory must be 1024"),
+        (["--profile", "nope"], "AWS profile 'nope' not found"),
+    ],
+)
+def test_deploy_option_errors(
+    runner: CliRunner, project: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", *args])
+    assert result.exit_code == 1
+    assert message in _error_line(result)
+
+
+def test_no_region_anywhere(runner: CliRunner, project: Path) -> None:
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes"])
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        "error: no AWS region set: pass --region (e.g. us-east-1) or set AWS_REGION"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["status"], "no deployment found in {project}: run `expense-cli deploy`"),
+        (["destroy", "--yes"], "no deployment found in {project}: nothing to destroy"),
+        (["push"], "no image to push: run `expense-cli build` first or pass --image"),
+        (["push", "--image", "x:1"], "no ECR repository known: run `expense-cli deploy`"),
+    ],
+)
+def test_nothing_deployed(
+    runner: CliRunner, project: Path, command: list[str], message: str
+) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1
+    assert _error_line(result).startswith("error: " + message.format(project=project))
+
+
+# --- against moto -------------------------------------------------------------------------------
+
+
+@pytest.mark.aws
+def test_push_logs_in_to_ecr_tags_and_pushes(
+    runner: CliRunner, project: Path, moto: str, docker_calls: RecordingRunner
+) -> None:
+    repo = _boto(moto, "ecr").create_repository(repositoryName="expense")["repository"]
+    url = repo["repositoryUri"]
+    result = runner.invoke(app, ["push", "--image", "expense:abc", "--repository", url])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{url}:abc"
+    registry = url.split("/")[0]
+    assert docker_calls.commands() == [
+        ["docker", "login", "--username", "AWS", "--password-stdin", registry],
+        ["docker", "tag", "expense:abc", f"{url}:abc"],
+        ["docker", "push", f"{url}:abc"],
+    ]
+    login = docker_calls.calls[0]
+    assert login.input and login.input not in " ".join(login.argv)  # password on stdin only
+    assert load_config(project).image["pushed"] == f"{url}:abc"
+
+
+@pytest.mark.aws
+def test_deploy_asks_before_creating_anything(runner: CliRunner, project: Path, moto: str) -> None:
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE], input="n\n")
+    assert result.exit_code == 1
+    assert "billed per instance-hour" in result.stderr
+    assert not (project / ".expense" / "terraform" / "terraform.tfstate").exists()
+    assert _boto(moto, "sagemaker").list_endpoints()["Endpoints"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+@pytest.mark.terraform
+def test_deploy_status_destroy_with_image_uri(runner: CliRunner, project: Path, moto: str) -> None:
+    result = runner.invoke(
+        app,
+        ["deploy", "--image-uri", IMAGE, "--yes", "--region", "us-east-1", "--max-instances", "3"],
+    )
+    assert result.exit_code == 0, result.output
+    function_url = _boto(moto, "lambda").get_function_url_config(FunctionName="expense")
+    assert f"Function URL: {function_url['FunctionUrl']}" in result.stdout.splitlines()
+    assert "Auth: iam" in result.stdout
+    assert "terraform apply:" in result.stderr
+    assert "Waiting for endpoint expense" in result.stderr
+
+    model = _boto(moto, "sagemaker").describe_model(
+        ModelName=_boto(moto, "sagemaker").list_models()["Models"][0]["ModelName"]
+    )
+    assert model["PrimaryContainer"]["Image"] == IMAGE
+    assert _boto(moto, "ecr").describe_repositories()["repositories"] == []  # none needed
+    config = load_config(project)
+    assert config.outputs["function_url"] == function_url["FunctionUrl"]
+    assert not (_REPO_ROOT / "terraform" / "terraform.tfstate").exists()
+    assert not (_REPO_ROOT / "terraform" / ".terraform").exists()
+    target = remote_target(project)
+    assert isinstance(target, FunctionUrlTarget)
+    assert (target.url, target.auth) == (function_url["FunctionUrl"], "iam")
+
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0, status.output
+    text = " ".join(status.stdout.split())
+    assert "InService" in text
+    assert f"Function URL: {function_url['FunctionUrl']}" in status.stdout.splitlines()
+    assert "1-3 instances, target 300" in text
+    assert "10 reserved" in text
+
+    destroyed = runner.invoke(app, ["destroy", "--yes"])
+    assert destroyed.exit_code == 0, destroyed.output
+    assert "Destroyed 'expense' in us-east-1." in destroyed.stdout
+    assert _boto(moto, "sagemaker").list_endpoints()["Endpoints"] == []
+    assert _boto(moto, "lambda").list_functions()["Functions"] == []
+    assert not load_config(project).deployed
+    again = runner.invoke(app, ["status"])
+    assert again.exit_code == 1
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+@pytest.mark.terraform
+def test_deploy_builds_pushes_and_uses_token_auth(
+    runner: CliRunner,
+    project: Path,
+    moto: str,
+    source_tree: Path,
+    docker_calls: RecordingRunner,
+    tmp_path: Path,
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    result = runner.invoke(
+        app,
+        ["deploy", "--yes", "--region", "us-east-1", "--auth", "token", "--model", str(model)],
+    )
+    assert result.exit_code == 0, result.output
+
+    config = load_config(project)
+    token = config.auth_token
+    assert token and len(token) >= 32
+    token_lines = [line for line in result.stdout.splitlines() if token in line]
+    assert len(token_lines) == 1 and token_lines[0].startswith("Token (shown once")
+    config_file = project / ".expense" / "config.json"
+    assert stat.S_IMODE(config_file.stat().st_mode) == 0o600
+    assert token not in (project / ".expense" / "terraform" / "expense.tfvars.json").read_text()
+
+    repo_url = _boto(moto, "ecr").describe_repositories()["repositories"][0]["repositoryUri"]
+    pushed = config.image["pushed"]
+    tag = pushed.rsplit(":", 1)[1]
+    assert pushed == f"{repo_url}:{tag}"
+    base_registry = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
+    commands = docker_calls.commands()
+    assert [c[1] for c in commands] == ["login", "buildx", "build", "login", "tag", "push"]
+    assert commands[0][-1] == base_registry
+    assert f"BASE_IMAGE={base_registry}/huggingface-pytorch-inference:" in " ".join(commands[2])
+    assert commands[3][-1] == repo_url.split("/")[0]
+    assert commands[4] == ["docker", "tag", config.image["tag"], pushed]
+    assert commands[5] == ["docker", "push", pushed]
+
+    sagemaker = _boto(moto, "sagemaker")
+    model_name = sagemaker.list_models()["Models"][0]["ModelName"]
+    assert sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]["Image"] == pushed
+    parameter = _boto(moto, "ssm").get_parameter(
+        Name=config.outputs["token_parameter_name"], WithDecryption=True
+    )
+    assert parameter["Parameter"]["Value"] == token
+    target = remote_target(project)
+    assert isinstance(target, FunctionUrlTarget)
+    assert target.auth == "token"
+
+    # A second deploy keeps the token and does not show it again.
+    docker_calls.calls.clear()
+    again = runner.invoke(app, ["deploy", "--yes", "--image-uri", pushed])
+    assert again.exit_code == 0, again.output
+    assert token not in again.stdout
+    assert load_config(project).auth_token == token
+    assert docker_calls.calls == []  # --image-uri: no docker at all
+
+    destroyed = runner.invoke(app, ["destroy", "--yes"])
+    assert destroyed.exit_code == 0, destroyed.output
+    assert _boto(moto, "ecr").describe_repositories()["repositories"] == []
+    assert json.loads(config_file.read_text())["auth_token"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+@pytest.mark.terraform
+def test_plan_changes_nothing(runner: CliRunner, project: Path, moto: str) -> None:
+    args = ["plan", "--image-uri", IMAGE, "--region", "us-east-1", "--serverless"]
+    result = runner.invoke(app, [*args, "--auth", "token"])
+    assert result.exit_code == 0, result.output
+    assert "aws_sagemaker_endpoint" in result.stdout
+    assert "serverless_config" in result.stdout
+    assert "Plan:" in result.stdout
+    assert _boto(moto, "sagemaker").list_endpoints()["Endpoints"] == []
+    tfvars = json.loads((project / ".expense" / "terraform" / "expense.tfvars.json").read_text())
+    assert (tfvars["serverless"], tfvars["auth"], tfvars["image_uri"]) == (True, "token", IMAGE)
+    assert "auth_token" not in tfvars
+    assert not load_config(project).deployed
