@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import torch  # noqa: E402  (torch's own threads are set up before OMP_THREAD_LIMIT below)
-from _common import base_model, bench_receipt_lines, measure, report  # noqa: E402
+import torch
+from _common import base_model, bench_receipt_lines, measure, report
 
-from expense_cli.engine import DEFAULT_FIELDS, Engine, EngineConfig, create_ocr  # noqa: E402
-from expense_cli.engine._qa import PageWords  # noqa: E402
-from expense_cli.synthetic import render_receipt  # noqa: E402
+from expense_cli.engine import DEFAULT_FIELDS, Engine, EngineConfig, create_ocr
+from expense_cli.engine._qa import PageWords
+from expense_cli.synthetic import render_receipt
 
 
 def main() -> None:

@@ -45,14 +45,18 @@ def _ask(runner: CliRunner, model: Path, *args: str) -> object:
     return runner.invoke(app, ["ask", "--local", "--model", str(model), *args])
 
 
-def test_ask_local_prints_a_table(runner: CliRunner, tiny_model_dir: Path, receipt_file: Path) -> None:
+def test_ask_local_prints_a_table(
+    runner: CliRunner, tiny_model_dir: Path, receipt_file: Path
+) -> None:
     result = _ask(runner, tiny_model_dir, str(receipt_file))
     assert result.exit_code == 0, result.output
     assert "coffee.png (1 page)" in result.stdout
     assert "merchant" in result.stdout and "ACME COFFEE ROASTERS" in result.stdout
 
 
-def test_ask_json_with_questions(runner: CliRunner, tiny_model_dir: Path, receipt_file: Path) -> None:
+def test_ask_json_with_questions(
+    runner: CliRunner, tiny_model_dir: Path, receipt_file: Path
+) -> None:
     result = _ask(runner, tiny_model_dir, str(receipt_file), "--json", "-q", "total", "-q", "Who?")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
