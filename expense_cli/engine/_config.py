@@ -25,6 +25,10 @@ class Limits:
     max_pixels: int = 50_000_000  # per page/frame, checked from the header before decoding
     max_total_pixels: int = 200_000_000
     pdf_dpi: int = 200  # render resolution for PDF pages without embedded text
+    # A PDF text layer costs per character (and per token in the model): a dense A4 page of 8 pt
+    # text has ~10,000 characters; a few KB of PDF can claim hundreds of thousands.
+    max_page_chars: int = 20_000
+    max_document_chars: int = 100_000
     max_questions: int = 20
     max_question_chars: int = 200
 
@@ -80,6 +84,8 @@ class EngineConfig:
             max_pixels=num("EXPENSE_MAX_PIXELS", limits.max_pixels),
             max_total_pixels=num("EXPENSE_MAX_TOTAL_PIXELS", limits.max_total_pixels),
             pdf_dpi=num("EXPENSE_PDF_DPI", limits.pdf_dpi),
+            max_page_chars=num("EXPENSE_MAX_PAGE_CHARS", limits.max_page_chars),
+            max_document_chars=num("EXPENSE_MAX_DOCUMENT_CHARS", limits.max_document_chars),
             max_questions=num("EXPENSE_MAX_QUESTIONS", limits.max_questions),
             max_question_chars=num("EXPENSE_MAX_QUESTION_CHARS", limits.max_question_chars),
         )

@@ -8,8 +8,10 @@ PDF pages that carry embedded text use it directly (no OCR); others are rendered
 from __future__ import annotations
 
 import io
+import re
 import threading
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
@@ -31,6 +33,11 @@ _IMAGE_MAGIC = {
 }
 
 _MAX_PDF_POINTS = 14_400  # PDF 1.7 user-space limit (200 in); bigger media boxes are hostile
+# PDF streams inflate inside pdfium with no cap of its own. A FlateDecode stream may inflate to at
+# most what an RGB image at the page pixel limit needs; all of them to that for the document's.
+_BYTES_PER_PIXEL = 3
+_INFLATE_CHUNK = 1 << 20
+_STREAM_START = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
 
 # pdfium is not thread-safe: every call into it goes through this lock.
 _PDFIUM_LOCK = threading.Lock()
@@ -134,9 +141,42 @@ def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
     return pages
 
 
+def _check_inflated_size(data: bytes, limits: Limits) -> None:
+    """Refuse PDFs whose zlib (FlateDecode) streams inflate past the pixel limits' worth of bytes,
+    before pdfium inflates them in memory. Streams are inflated in 1 MB steps and thrown away, so
+    this costs at most the limit in CPU and 1 MB of memory; non-zlib data fails at its first bytes.
+    """
+    per_stream = limits.max_pixels * _BYTES_PER_PIXEL
+    total_limit = limits.max_total_pixels * _BYTES_PER_PIXEL
+    total = 0
+    view = memoryview(data)
+    for match in _STREAM_START.finditer(data):
+        inflater = zlib.decompressobj()
+        size = 0
+        pending: bytes | memoryview = view[match.end() : match.end() + _INFLATE_CHUNK]
+        position = match.end() + _INFLATE_CHUNK
+        try:
+            while pending and not inflater.eof:
+                size += len(inflater.decompress(pending, _INFLATE_CHUNK))
+                if size > per_stream or total + size > total_limit:
+                    raise DocumentTooLarge(
+                        f"a PDF stream inflates to more than "
+                        f"{min(per_stream, total_limit - total):,} bytes: refused as a "
+                        "decompression bomb"
+                    )
+                pending = inflater.unconsumed_tail
+                if not pending and not inflater.eof and position < len(data):
+                    pending = view[position : position + _INFLATE_CHUNK]
+                    position += _INFLATE_CHUNK
+        except zlib.error:
+            pass  # not zlib data, or corrupt: pdfium decides what to make of it
+        total += size
+
+
 def _load_pdf(data: bytes, limits: Limits) -> list[Page]:
     import pypdfium2 as pdfium
 
+    _check_inflated_size(data, limits)
     with _PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
@@ -149,10 +189,16 @@ def _load_pdf(data: bytes, limits: Limits) -> list[Page]:
             if count > limits.max_pages:
                 raise DocumentTooLarge(f"PDF has {count} pages; the limit is {limits.max_pages}")
             pages: list[Page] = []
-            total = 0
+            total = chars = 0
             for index in range(count):
                 page, total = _pdf_page(pdf, index, limits, total)
                 pages.append(page)
+                chars += sum(len(word) for word in page.words)
+                if chars > limits.max_document_chars:
+                    raise DocumentTooLarge(
+                        f"PDF has more than {limits.max_document_chars:,} characters of text; "
+                        "split it into smaller documents"
+                    )
             return pages
         except pdfium.PdfiumError as exc:
             raise UnreadableDocument(f"cannot read PDF: {exc}") from None
@@ -174,7 +220,7 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
                 f"PDF page {index + 1} is {width_pt:.0f}x{height_pt:.0f} pt: too large to render "
                 "(the PDF format's own limit is 14400 pt, 200 inches)"
             )
-        words, boxes = _pdf_words(page, width_pt, height_pt)
+        words, boxes = _pdf_words(page, width_pt, height_pt, limits.max_page_chars)
         if words:
             return Page(
                 index + 1, round(width_pt), round(height_pt), words=words, boxes=boxes
@@ -196,7 +242,9 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
         page.close()
 
 
-def _pdf_words(page: object, width: float, height: float) -> tuple[list[str], list[Box]]:
+def _pdf_words(
+    page: object, width: float, height: float, max_chars: int
+) -> tuple[list[str], list[Box]]:
     """Words and 0..1000 boxes from a PDF page's text layer (empty when it has none)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
@@ -204,6 +252,12 @@ def _pdf_words(page: object, width: float, height: float) -> tuple[list[str], li
     assert isinstance(page, pdfium.PdfPage)
     textpage = page.get_textpage()
     try:
+        count = textpage.count_chars()
+        if count > max_chars:
+            raise DocumentTooLarge(
+                f"a PDF page has {count:,} characters of text; the limit is "
+                f"{max_chars:,} a page (split the document)"
+            )
         words: list[str] = []
         boxes: list[Box] = []
         chars: list[str] = []
@@ -219,7 +273,7 @@ def _pdf_words(page: object, width: float, height: float) -> tuple[list[str], li
             x0 = y0 = float("inf")
             x1 = y1 = float("-inf")
 
-        for i in range(textpage.count_chars()):
+        for i in range(count):
             char = chr(raw.FPDFText_GetUnicode(textpage.raw, i))
             if not char.strip() or char == "\ufffe":
                 flush()

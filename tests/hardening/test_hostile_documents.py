@@ -1,0 +1,88 @@
+"""Hostile documents through ``load_document`` (decompression and PDF bombs, huge dimensions,
+malformed files, polyglots, animations) and one bomb end to end through the real server: each is
+refused with the right error and status, or loads with the expected pages, in bounded time (the
+per-test timeout fails a hang; time and peak memory are measured by bench/bench_hardening.py)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from expense_cli.engine import Engine, load_document
+from expense_cli.errors import ExpenseError
+from expense_cli.serving import Settings, create_app
+from tests._servers import running_server
+from tests.hardening.conftest import MERCHANT
+from tests.hardening.hostile import CASES, Case, case
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("item", CASES, ids=[c.name for c in CASES])
+def test_hostile_document(item: Case) -> None:
+    data = item.build()
+    if item.error is None:
+        pages = load_document(data)
+        assert 1 <= len(pages) <= item.max_pages
+        assert all(page.width > 0 and page.height > 0 for page in pages)
+        return
+    with pytest.raises(ExpenseError) as raised:
+        load_document(data)
+    assert type(raised.value) is item.error, raised.value
+    assert raised.value.status == item.error.status
+    assert raised.value.message and "Traceback" not in raised.value.message
+
+
+def test_corpus_covers_every_outcome() -> None:
+    statuses = {c.error.status if c.error else 200 for c in CASES}
+    assert statuses == {200, 413, 415, 422}
+    assert len(CASES) >= 25
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ["gif_2000_frames", "webp_500_frames"])
+def test_animations_use_the_first_frame_only(name: str) -> None:
+    pages = load_document(case(name).build())
+    assert len(pages) == 1
+    assert pages[0].image is not None and pages[0].image.getpixel((0, 0)) == 255  # frame 0: white
+
+
+@pytest.fixture(scope="module")
+def server_url(engine: Engine) -> Iterator[str]:
+    with running_server(create_app(Settings(), engine=engine)) as url:
+        yield url
+
+
+@pytest.mark.server
+@pytest.mark.model
+@pytest.mark.ocr
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("name", "status", "code"),
+    [
+        ("pdf_flate_400mb", 413, "too_large"),
+        ("pdf_text_240k_words", 413, "too_large"),
+        ("png_bomb_10k", 413, "too_large"),
+        ("png_prefix_pdf", 422, "unreadable_document"),
+    ],
+)
+def test_bombs_through_the_server_then_it_still_answers(
+    server_url: str, tiny_receipt_png: bytes, name: str, status: int, code: str
+) -> None:
+    with httpx.Client(base_url=server_url, timeout=60) as client:
+        bomb = client.post(
+            "/invocations",
+            content=case(name).build(),
+            headers={"content-type": "application/octet-stream"},
+        )
+        assert bomb.status_code == status
+        assert bomb.json()["error"]["code"] == code
+        assert client.get("/ping").status_code == 200
+        good = client.post(
+            "/invocations",
+            json={"document": base64.b64encode(tiny_receipt_png).decode(), "question": "merchant"},
+        )
+        assert good.status_code == 200
+        assert good.json()["fields"]["merchant"]["answer"] == MERCHANT
