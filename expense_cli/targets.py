@@ -8,8 +8,10 @@ or raises an :class:`~expense_cli.errors.ExpenseError`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from .errors import (
     BadRequest,
@@ -24,9 +26,13 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from .engine import Engine
 
-__all__ = ["LocalTarget", "ServerTarget", "Target", "error_from_response"]
+__all__ = ["HttpTarget", "LocalTarget", "ServerTarget", "Target", "error_from_response"]
+
+_RETRY_STATUSES = (429, 503)
 
 _BY_STATUS: dict[int, type[ExpenseError]] = {
     400: BadRequest,
@@ -52,6 +58,8 @@ class Target(Protocol):
         content_type: str | None = None,
         questions: Sequence[str] | None = None,
     ) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class LocalTarget:
@@ -85,11 +93,12 @@ class LocalTarget:
     ) -> dict[str, Any]:
         return self.engine.extract(data, questions=questions).to_dict()
 
+    def close(self) -> None:
+        """Nothing to release: the engine lives as long as the process."""
+
 
 def error_from_response(status: int, body: bytes, headers: Any = None) -> ExpenseError:
     """Turn an error response of our contract back into the matching exception."""
-    import json
-
     try:
         err = json.loads(body)["error"]
         message = str(err["message"])
@@ -104,17 +113,54 @@ def error_from_response(status: int, body: bytes, headers: Any = None) -> Expens
     return cls(message, retry_after=retry)
 
 
-class ServerTarget:
-    """A running ``expense-cli serve`` (or the container) at ``url``: POST /invocations."""
+class HttpTarget:
+    """POSTs ``{"document": <base64>, "questions": [...]}`` as JSON to ``url``.
+
+    429 and 503 answers are retried after their ``Retry-After`` (capped at ``max_retry_after``
+    seconds; 1, 2, 4 … s without one) at most ``max_retries`` times, then raised as
+    Overloaded / ModelNotReady. Subclasses add auth headers, shrink documents, refine errors.
+    Close it (or use it as a context manager) to release its connections.
+    """
 
     concurrency = 4
 
-    def __init__(self, url: str, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        max_retry_after: float = 30.0,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         import httpx
 
         self.name = url
-        self._url = url.rstrip("/") + "/invocations"
-        self._client = httpx.Client(timeout=timeout)
+        self.url = url
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
+        self._client = client or httpx.Client(timeout=timeout)
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _prepare(self, data: bytes) -> bytes:
+        """The document as it is sent (a hook for shrinking)."""
+        return data
+
+    def _headers(self, body: bytes) -> dict[str, str]:
+        return {"content-type": "application/json", "accept": "application/json"}
+
+    def _error(self, response: httpx.Response) -> ExpenseError:
+        return error_from_response(response.status_code, response.content, response.headers)
 
     def extract(
         self,
@@ -125,16 +171,34 @@ class ServerTarget:
     ) -> dict[str, Any]:
         import httpx
 
-        payload: dict[str, Any] = {"document": base64.b64encode(data).decode("ascii")}
+        payload: dict[str, Any] = {"document": base64.b64encode(self._prepare(data)).decode()}
         if questions:
             payload["questions"] = list(questions)
-        try:
-            response = self._client.post(self._url, json=payload)
-        except httpx.TimeoutException as exc:
-            raise Timeout(f"{self.name} did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise RemoteError(f"cannot reach {self.name}: {exc}") from exc
-        if response.status_code != 200:
-            raise error_from_response(response.status_code, response.content, response.headers)
-        result: dict[str, Any] = response.json()
-        return result
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = self._client.post(self.url, content=body, headers=self._headers(body))
+            except httpx.TimeoutException as exc:
+                raise Timeout(f"{self.name} did not answer in time: try again later") from exc
+            except httpx.HTTPError as exc:
+                raise RemoteError(f"cannot reach {self.name}: {exc}") from exc
+            if response.status_code == 200:
+                result: dict[str, Any] = response.json()
+                return result
+            if response.status_code in _RETRY_STATUSES and attempt < self.max_retries:
+                self._sleep(self._retry_after(response.headers.get("retry-after"), attempt))
+                continue
+            raise self._error(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_after(self, value: str | None, attempt: int) -> float:
+        wait = float(value.strip()) if value and value.strip().isdigit() else float(2**attempt)
+        return min(wait, self.max_retry_after)
+
+
+class ServerTarget(HttpTarget):
+    """A running ``expense-cli serve`` (or the container) at ``url``: POST /invocations."""
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url.rstrip("/") + "/invocations", **kwargs)
+        self.name = url

@@ -16,13 +16,10 @@ ModelNotReady.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import json
-import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +30,8 @@ from ..errors import (
     ModelNotReady,
     Overloaded,
     RemoteError,
-    Timeout,
 )
-from ..targets import Target, error_from_response
+from ..targets import HttpTarget, Target
 from ._config import load_config
 from ._session import make_session, require_credentials
 
@@ -151,10 +147,8 @@ def sign_request(
 # --- the target -------------------------------------------------------------------------------
 
 
-class FunctionUrlTarget:
+class FunctionUrlTarget(HttpTarget):
     """POSTs documents to the deployed Lambda function URL (``iam`` or ``token`` auth)."""
-
-    concurrency = 4
 
     def __init__(
         self,
@@ -166,14 +160,8 @@ class FunctionUrlTarget:
         profile: str | None = None,
         credentials: Any = None,
         max_bytes: int = MAX_UPLOAD_BYTES,
-        timeout: float = 120.0,
-        max_retries: int = 3,
-        max_retry_after: float = 30.0,
-        client: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
     ) -> None:
-        import httpx
-
         if auth not in ("iam", "token"):
             raise ConfigError(f"unknown auth mode {auth!r}: use iam or token")
         if auth == "token" and not token:
@@ -181,18 +169,13 @@ class FunctionUrlTarget:
                 "token auth needs the bearer token: it is in .expense/config.json after "
                 "`expense-cli deploy --auth token`"
             )
-        self.name = url
-        self.url = url
+        super().__init__(url, **kwargs)
         self.auth = auth
         self._token = token
         self._region = region
         self._profile = profile
         self._credentials = credentials
         self.max_bytes = max_bytes
-        self.max_retries = max_retries
-        self.max_retry_after = max_retry_after
-        self._client = client or httpx.Client(timeout=timeout)
-        self._sleep = sleep
 
     def _signing(self) -> tuple[Any, str]:
         if self._credentials is None or self._region is None:
@@ -201,54 +184,19 @@ class FunctionUrlTarget:
             self._credentials = require_credentials(session)
         return self._credentials, self._region
 
+    def _prepare(self, data: bytes) -> bytes:
+        return shrink_document(data, self.max_bytes)[0]
+
     def _headers(self, body: bytes) -> dict[str, str]:
-        headers = {"content-type": "application/json", "accept": "application/json"}
+        headers = super()._headers(body)
         if self.auth == "token":
             headers["authorization"] = f"Bearer {self._token}"
             return headers
         credentials, region = self._signing()
         return sign_request(self.url, body, headers, credentials, region)
 
-    def extract(
-        self,
-        data: bytes,
-        *,
-        content_type: str | None = None,
-        questions: Sequence[str] | None = None,
-    ) -> dict[str, Any]:
-        import httpx
-
-        data, _ = shrink_document(data, self.max_bytes)
-        payload: dict[str, Any] = {"document": base64.b64encode(data).decode("ascii")}
-        if questions:
-            payload["questions"] = list(questions)
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        for attempt in range(self.max_retries + 1):
-            try:
-                response = self._client.post(self.url, content=body, headers=self._headers(body))
-            except httpx.TimeoutException as exc:
-                raise Timeout(f"{self.url} did not answer in time: try again later") from exc
-            except httpx.HTTPError as exc:
-                raise RemoteError(f"cannot reach {self.url}: {exc}") from exc
-            status = response.status_code
-            if status == 200:
-                result: dict[str, Any] = response.json()
-                return result
-            if status in _RETRY_STATUSES and attempt < self.max_retries:
-                self._sleep(self._retry_after(response.headers.get("retry-after"), attempt))
-                continue
-            raise self._error(response)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _retry_after(self, value: str | None, attempt: int) -> float:
-        if value is not None and value.strip().isdigit():
-            wait = float(value.strip())
-        else:
-            wait = float(2**attempt)
-        return min(wait, self.max_retry_after)
-
     def _error(self, response: httpx.Response) -> ExpenseError:
-        error = error_from_response(response.status_code, response.content, response.headers)
+        error = super()._error(response)
         status = response.status_code
         if status in _RETRY_STATUSES:
             tries = self.max_retries + 1

@@ -43,8 +43,11 @@ def ask(
     with err.status(f"reading {source}…"):
         data, name = read_source(source)
     target = resolve_target(local, server, model, revision)
-    with err.status(f"asking {target.name} about {name}…"):
-        result = target.extract(data, content_type=sniff_type(data), questions=question or None)
+    try:
+        with err.status(f"asking {target.name} about {name}…"):
+            result = target.extract(data, content_type=sniff_type(data), questions=question or None)
+    finally:
+        target.close()
     if json_output:
         print_json(result)
     else:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ._config import DEFAULT_MODEL, DEFAULT_REVISION, EngineConfig, Limits
 from ._documents import Page, load_document, sniff_type
 from ._extract import Document, Engine, Field, Result
-from ._fields import DEFAULT_FIELDS, FieldSpec
+from ._fields import DEFAULT_FIELDS, FieldSpec, plan_queries
 from ._normalize import Amount, normalize_amount, normalize_date
 from ._ocr import OcrEngine, create_ocr
 from ._qa import Answer
@@ -38,6 +38,7 @@ __all__ = [
     "load_document",
     "normalize_amount",
     "normalize_date",
+    "plan_queries",
     "sniff_type",
 ]
 

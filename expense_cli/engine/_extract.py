@@ -140,9 +140,10 @@ class Engine:
             best = self.qa.answer(pairs)
         results = []
         for (document, _), queries, per_query in zip(requests, plans, index, strict=True):
-            with _timed(timings, "postprocess"):
+            own = {**document.timings, **timings}  # the forward is shared by the whole batch
+            with _timed(own, "postprocess"):
                 result = self._result(document, queries, per_query, best)
-            result.timings = {**document.timings, **timings}
+            result.timings = own
             results.append(result)
         return results
 

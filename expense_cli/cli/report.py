@@ -1,0 +1,191 @@
+"""`expense-cli report`: a folder of receipts → an expense report (XLSX, CSV or JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..report import ReportResult, Row, build_report, check_writable, summary_path
+from ._options import LocalOpt, ModelOpt, RevisionOpt, ServerOpt, resolve_target
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="FOLDER_OR_FILE",
+        help="Folders (searched recursively; hidden entries skipped) and files. "
+        "Images and PDFs are found by their content, not their names.",
+    ),
+]
+OutOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="The report: .xlsx (Receipts + Summary sheets), .csv (+ NAME.summary.csv) or .json. "
+        "An existing report is resumed.",
+    ),
+]
+MinScoreOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-score",
+        min=0.0,
+        max=1.0,
+        help="Fields scored below this are listed in the low_confidence column "
+        "(they stay in the totals; the summary says how much rests on them).",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Recompute every document instead of resuming the report."),
+]
+ConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        "-j",
+        min=1,
+        help="Documents in flight at once for --server / the deployed URL "
+        "(default: the target's own). --local runs one at a time.",
+    ),
+]
+
+
+class _Bar:
+    """A rich progress bar (with ETA) on stderr, fed by the report run."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("•"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}", style="dim"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("receipts", total=None, last="", start=False)
+
+    def __enter__(self) -> _Bar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def start(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+        self._progress.start_task(self._task)
+
+    def advance(self, row: Row) -> None:
+        last = Path(row.file).name + (" [red](error)[/red]" if row.error else "")
+        self._progress.update(self._task, advance=1, last=last)
+
+
+def _print_result(console: Console, result: ReportResult) -> None:
+    found = result.collected
+    parts = [f"{len(found.documents)} documents"]
+    if result.processed:
+        parts.append(f"{result.processed} processed")
+    if result.reused:
+        parts.append(f"{result.reused} already done")
+    if result.duplicates:
+        parts.append(f"{result.duplicates} duplicates (not in totals)")
+    if found.skipped:
+        parts.append(f"{found.skipped} non-documents skipped")
+    if found.hidden:
+        parts.append(f"{found.hidden} hidden files skipped")
+    if result.dropped:
+        parts.append(f"{result.dropped} old rows no longer in the input dropped")
+    written = str(result.out)
+    if result.out.suffix.lower() == ".csv":
+        written += f" (+ {summary_path(result.out).name})"
+    console.print(f"wrote {written}: " + ", ".join(parts))
+    summary = result.summary
+    if summary.by_currency:
+        table = Table("currency", "documents", "total", "tax", "low-confidence total")
+        for c in summary.by_currency:
+            low = f"{c.low_confidence_total} ({c.low_confidence})" if c.low_confidence else ""
+            table.add_row(c.currency or "(none)", str(c.documents), str(c.total), str(c.tax), low)
+        console.print(table)
+    if summary.without_total:
+        console.print(f"[yellow]{summary.without_total} documents without a total[/yellow]")
+    if summary.low_confidence:
+        console.print(
+            f"[yellow]{summary.low_confidence} documents have low-confidence fields "
+            "(see the low_confidence column)[/yellow]"
+        )
+    if summary.errors:
+        console.print(
+            f"[red]{summary.errors} documents failed[/red] (see the error column; "
+            "they are retried when you run the command again)"
+        )
+
+
+@app.command()
+def report(
+    paths: PathsArg,
+    out: OutOpt = Path("report.xlsx"),
+    local: LocalOpt = False,
+    server: ServerOpt = None,
+    model: ModelOpt = None,
+    revision: RevisionOpt = None,
+    min_score: MinScoreOpt = 0.5,
+    force: ForceOpt = False,
+    concurrency: ConcurrencyOpt = None,
+) -> None:
+    """Turn a folder of receipts (images, PDFs) into an expense report with totals per currency
+    and month. Re-running resumes: documents already in the report are skipped."""
+    check_writable(out)  # before anything slow: a bad --out is a one-line error
+    target = resolve_target(local, server, model, revision)
+    stdout = Console(highlight=False, soft_wrap=True)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        with _Bar(stderr) as bar:
+            result = build_report(
+                paths,
+                out,
+                target,
+                min_score=min_score,
+                force=force,
+                concurrency=concurrency,
+                progress=bar,
+            )
+    except KeyboardInterrupt:
+        stderr.print(
+            f"[yellow]interrupted:[/yellow] partial report saved to {out}; "
+            "run the same command again to finish it"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        close = getattr(target, "close", None)  # HTTP targets hold a connection pool
+        if callable(close):
+            close()
+    _print_result(stdout, result)

@@ -1,0 +1,50 @@
+"""Expense reports: a folder of receipts → one row per document + totals per currency and month.
+
+    >>> from expense_cli.report import build_report
+    >>> from expense_cli.targets import LocalTarget
+    >>> result = build_report(["receipts/"], "report.xlsx", LocalTarget())
+    >>> [(c.currency, c.total) for c in result.summary.by_currency]
+    [('EUR', Decimal('41.20')), ('USD', Decimal('12.00'))]
+
+Formats: CSV (+ ``<name>.summary.csv``), JSON (``rows`` + ``summary``), XLSX (Receipts + Summary
+sheets). Re-running resumes (documents are keyed by content sha256); see ``_run`` and ``_rows``
+for the rules on errors, duplicates and low-confidence fields.
+"""
+
+from __future__ import annotations
+
+from ._collect import Collected, collect_documents
+from ._rows import COLUMNS, CurrencyTotal, MonthTotal, Row, Summary, row_from_result, summarize
+from ._run import ReportProgress, ReportResult, build_report, extract_with_retries
+from ._writers import (
+    FORMATS,
+    ReportInfo,
+    check_writable,
+    read_report,
+    report_format,
+    summary_path,
+    write_report,
+)
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "Collected",
+    "CurrencyTotal",
+    "MonthTotal",
+    "ReportInfo",
+    "ReportProgress",
+    "ReportResult",
+    "Row",
+    "Summary",
+    "build_report",
+    "check_writable",
+    "collect_documents",
+    "extract_with_retries",
+    "read_report",
+    "report_format",
+    "row_from_result",
+    "summarize",
+    "summary_path",
+    "write_report",
+]

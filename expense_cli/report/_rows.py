@@ -1,0 +1,223 @@
+"""One report row per document, and the summary (totals per currency and per month).
+
+Amounts are :class:`~decimal.Decimal` from end to end (the engine sends them as Decimal text);
+a float never touches a sum. Low-confidence fields are *kept* in the totals and flagged: each row
+lists them in ``low_confidence``, and the summary shows, per currency, how many documents and how
+much of the total rest on a low-confidence total. Error rows and duplicates (same content hash as
+an earlier document) are left out of the totals and counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..engine import DEFAULT_FIELDS
+
+__all__ = [
+    "AMOUNT_FIELDS",
+    "COLUMNS",
+    "FIELDS",
+    "TEXT_FIELDS",
+    "CurrencyTotal",
+    "MonthTotal",
+    "Row",
+    "Summary",
+    "row_from_result",
+    "summarize",
+]
+
+FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELDS)
+AMOUNT_FIELDS: tuple[str, ...] = ("total", "subtotal", "tax")
+TEXT_FIELDS: tuple[str, ...] = ("merchant", "merchant_address", "receipt_number")
+UNKNOWN_CURRENCY = ""  # shown as "(none)": amounts without a currency are not mixed with others
+UNKNOWN_MONTH = ""
+
+# The columns of every format, in order.
+COLUMNS: tuple[str, ...] = (
+    "file",
+    "merchant",
+    "merchant_address",
+    "date",
+    "total",
+    "currency",
+    "subtotal",
+    "tax",
+    "receipt_number",
+    "page",
+    "pages",
+    *(f"{name}_score" for name in FIELDS),
+    "low_confidence",
+    "duplicate_of",
+    "sha256",
+    "error",
+)
+
+
+@dataclass
+class Row:
+    """One document of the report (``error`` set when it failed)."""
+
+    file: str
+    sha256: str = ""
+    merchant: str | None = None
+    merchant_address: str | None = None
+    date: str | None = None  # ISO 8601
+    total: Decimal | None = None
+    currency: str | None = None
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    receipt_number: str | None = None
+    page: int | None = None  # where the total was found (1-based)
+    pages: int | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # field → score, answered fields only
+    duplicate_of: str | None = None
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """Done rows are skipped by a re-run; error rows are tried again."""
+        return self.error is None and bool(self.sha256)
+
+    def low_confidence(self, min_score: float) -> list[str]:
+        """The fields that have a value but a score below ``min_score`` (in column order)."""
+        return [
+            name
+            for name in FIELDS
+            if name in self.scores
+            and self.scores[name] < min_score
+            and getattr(self, name) not in (None, "")
+        ]
+
+    def copy(self, **changes: Any) -> Row:
+        return dataclasses.replace(self, scores=dict(self.scores), **changes)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def row_from_result(file: str, sha256: str, result: Mapping[str, Any]) -> Row:
+    """A target's JSON result (DESIGN.md contract) → a row. Tolerates missing fields."""
+    raw_fields = result.get("fields")
+    fields: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
+    row = Row(file=file, sha256=sha256, pages=_int(result.get("pages")))
+
+    def get(name: str) -> Mapping[str, Any]:
+        value = fields.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+    for name in FIELDS:
+        item = get(name)
+        score = item.get("score")
+        answered = _text(item.get("answer")) is not None
+        if answered and isinstance(score, int | float) and not isinstance(score, bool):
+            row.scores[name] = float(score)
+    for name in TEXT_FIELDS:
+        setattr(row, name, _text(get(name).get("answer")))
+    row.date = _text(get("date").get("value"))
+    for name in AMOUNT_FIELDS:
+        setattr(row, name, _decimal(get(name).get("value")))
+    for name in AMOUNT_FIELDS:  # the total's currency; else the first amount that has one
+        currency = _text(get(name).get("currency"))
+        if currency and getattr(row, name) is not None:
+            row.currency = currency.upper()
+            break
+    row.page = _int(get("total").get("page"))
+    return row
+
+
+@dataclass
+class CurrencyTotal:
+    currency: str
+    documents: int = 0
+    total: Decimal = Decimal(0)
+    subtotal: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    low_confidence: int = 0  # documents whose total has a low score (still in ``total``)
+    low_confidence_total: Decimal = Decimal(0)
+
+
+@dataclass
+class MonthTotal:
+    month: str  # YYYY-MM, or "" when the date is unknown
+    currency: str
+    documents: int = 0
+    total: Decimal = Decimal(0)
+
+
+@dataclass
+class Summary:
+    documents: int = 0  # rows in the report
+    totalled: int = 0  # rows that contributed to a total
+    errors: int = 0
+    duplicates: int = 0
+    without_total: int = 0
+    low_confidence: int = 0  # rows with any low-confidence field
+    by_currency: list[CurrencyTotal] = field(default_factory=list)
+    by_month: list[MonthTotal] = field(default_factory=list)
+
+
+def summarize(rows: Iterable[Row], min_score: float) -> Summary:
+    """Totals per currency and per (month, currency), with Decimal arithmetic."""
+    summary = Summary()
+    currencies: dict[str, CurrencyTotal] = {}
+    months: dict[tuple[str, str], MonthTotal] = {}
+    for row in rows:
+        summary.documents += 1
+        if row.error is not None:
+            summary.errors += 1
+            continue
+        low = row.low_confidence(min_score)
+        if low:
+            summary.low_confidence += 1
+        if row.duplicate_of is not None:
+            summary.duplicates += 1
+            continue
+        if row.total is None:
+            summary.without_total += 1
+            continue
+        summary.totalled += 1
+        code = row.currency or UNKNOWN_CURRENCY
+        bucket = currencies.setdefault(code, CurrencyTotal(code))
+        bucket.documents += 1
+        bucket.total += row.total
+        bucket.subtotal += row.subtotal or 0
+        bucket.tax += row.tax or 0
+        if "total" in low:
+            bucket.low_confidence += 1
+            bucket.low_confidence_total += row.total
+        month = row.date[:7] if row.date and len(row.date) >= 7 else UNKNOWN_MONTH
+        per_month = months.setdefault((month, code), MonthTotal(month, code))
+        per_month.documents += 1
+        per_month.total += row.total
+    # Unknown currency / month sort last.
+    summary.by_currency = sorted(currencies.values(), key=lambda c: (c.currency == "", c.currency))
+    summary.by_month = sorted(months.values(), key=lambda m: (m.month == "", m.month, m.currency))
+    return summary

@@ -1,0 +1,272 @@
+"""Run a report: collect → skip what is done → extract (bounded concurrency, retries) → write.
+
+The report on disk is always a valid, loadable file: it is rewritten atomically every few
+documents, at the end, and when the run is interrupted (Ctrl-C), with ``complete: false`` until
+the run finishes. A re-run reads it back and skips every document whose content hash already has
+a good row (error rows are tried again); ``force=True`` recomputes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..engine import sniff_type
+from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded
+from ._collect import Collected, collect_documents
+from ._rows import Row, Summary, row_from_result
+from ._writers import ReportInfo, check_writable, read_report, write_report
+
+if TYPE_CHECKING:
+    from ..targets import Target
+
+__all__ = ["ReportProgress", "ReportResult", "build_report", "extract_with_retries"]
+
+_CHUNK = 1 << 20
+
+
+class ReportProgress(Protocol):
+    """What the run tells its caller (the CLI draws a rich progress bar from it)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, row: Row) -> None: ...
+
+
+@dataclass
+class ReportResult:
+    out: Path
+    rows: list[Row]
+    summary: Summary
+    collected: Collected
+    processed: int = 0  # documents sent to the target in this run
+    reused: int = 0  # documents whose row came from the existing report
+    duplicates: int = 0  # documents with the same content as an earlier one (not sent again)
+    dropped: int = 0  # rows of the old report whose documents are no longer in the input
+    errors: int = 0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ExpenseError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def extract_with_retries(
+    target: Target,
+    data: bytes,
+    *,
+    content_type: str | None,
+    retries: int = 4,
+    max_wait: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """``target.extract`` that waits out 429/503 (their Retry-After, at most ``max_wait`` s a
+    time) and tries again, at most ``retries`` times; then the last error is raised."""
+    for attempt in itertools.count():
+        try:
+            return target.extract(data, content_type=content_type)
+        except (Overloaded, ModelNotReady) as exc:
+            if attempt >= retries:
+                raise type(exc)(
+                    f"{exc.message} (gave up after {retries} retries)",
+                    retry_after=exc.retry_after,
+                ) from exc
+            wait_s = exc.retry_after if exc.retry_after is not None else 1
+            sleep(min(max(float(wait_s), 0.0), max_wait))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass
+class _Run:
+    target: Target
+    out: Path
+    info: ReportInfo
+    files: list[str]  # display name of each input document, in input order
+    rows: dict[int, Row] = field(default_factory=dict)  # input index → row
+    duplicate_of: dict[int, int] = field(default_factory=dict)  # input index → first index
+
+    def ordered(self) -> list[Row]:
+        """The rows known so far, in input order (duplicates follow their first copy)."""
+        rows = []
+        for index, name in enumerate(self.files):
+            if index in self.rows:
+                rows.append(self.rows[index])
+            elif index in self.duplicate_of and self.duplicate_of[index] in self.rows:
+                first = self.rows[self.duplicate_of[index]]
+                rows.append(first.copy(file=name, duplicate_of=first.file))
+        return rows
+
+    def write(self, *, complete: bool) -> tuple[list[Row], Summary]:
+        rows = self.ordered()
+        info = ReportInfo(
+            min_score=self.info.min_score,
+            complete=complete,
+            expected=len(self.files),
+            target=self.info.target,
+        )
+        return rows, write_report(self.out, rows, info)
+
+
+def build_report(
+    paths: Sequence[Path | str],
+    out: Path | str,
+    target: Target,
+    *,
+    min_score: float = 0.5,
+    force: bool = False,
+    concurrency: int | None = None,
+    progress: ReportProgress | None = None,
+    checkpoint_every: int = 10,
+    checkpoint_seconds: float = 30.0,
+    retries: int = 4,
+    max_wait: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReportResult:
+    """Build (or finish) the report at ``out`` from the documents under ``paths``.
+
+    Documents go to ``target`` one at a time when its ``concurrency`` is 1 (the in-process
+    engine), else up to ``concurrency`` (default: the target's own) at once. One bad document
+    becomes an error row; it never stops the run. KeyboardInterrupt writes a partial report and
+    is re-raised.
+    """
+    out = Path(out)
+    check_writable(out)
+    if not 0.0 <= min_score <= 1.0:
+        raise BadRequest(f"--min-score must be between 0 and 1, got {min_score}")
+    if concurrency is not None and concurrency < 1:
+        raise BadRequest(f"--concurrency must be at least 1, got {concurrency}")
+    collected = collect_documents(paths)
+    if not collected.documents:
+        raise BadRequest(
+            "no images or PDFs found"
+            + (f" ({collected.skipped} other files skipped)" if collected.skipped else "")
+        )
+    previous = [] if force else read_report(out)
+    done: dict[str, Row] = {}
+    for row in previous:
+        if row.done:
+            done.setdefault(row.sha256, row)
+
+    files = [str(path) for path in collected.documents]
+    run = _Run(target, out, ReportInfo(min_score=min_score, target=target.name), files)
+    result = ReportResult(out, [], Summary(), collected)
+    first_index: dict[str, int] = {}
+    todo: list[tuple[int, Path]] = []
+    hashes: set[str] = set()
+    for index, path in enumerate(collected.documents):
+        name = files[index]
+        try:
+            sha = _sha256(path)
+        except OSError as exc:
+            run.rows[index] = Row(file=name, error=_error_text(exc))
+            continue
+        hashes.add(sha)
+        if sha in first_index:
+            run.duplicate_of[index] = first_index[sha]
+            result.duplicates += 1
+            continue
+        first_index[sha] = index
+        if sha in done:
+            run.rows[index] = done[sha].copy(file=name, duplicate_of=None)
+            result.reused += 1
+        else:
+            todo.append((index, path))
+    names = set(files)
+    result.dropped = sum(
+        1 for r in previous if (r.sha256 not in hashes if r.sha256 else r.file not in names)
+    )
+
+    def work(path: Path) -> Row:
+        name = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return Row(file=name, error=_error_text(exc))
+        sha = hashlib.sha256(data).hexdigest()
+        try:
+            answer = extract_with_retries(
+                target,
+                data,
+                content_type=sniff_type(data),
+                retries=retries,
+                max_wait=max_wait,
+                sleep=sleep,
+            )
+            return row_from_result(name, sha, answer)
+        except Exception as exc:  # one bad document never stops the run
+            return Row(file=name, sha256=sha, error=_error_text(exc))
+
+    if progress is not None:
+        progress.start(len(todo))
+    since_write = 0
+    last_write = time.monotonic()
+
+    def finish(index: int, row: Row) -> None:
+        nonlocal since_write, last_write
+        run.rows[index] = row
+        result.processed += 1
+        if progress is not None:
+            progress.advance(row)
+        since_write += 1
+        if since_write >= checkpoint_every or time.monotonic() - last_write >= checkpoint_seconds:
+            run.write(complete=False)
+            since_write, last_write = 0, time.monotonic()
+
+    workers = 1 if target.concurrency <= 1 else (concurrency or target.concurrency)
+    try:
+        if workers == 1:
+            for index, path in todo:
+                finish(index, work(path))
+        else:
+            _pooled(todo, work, finish, workers)
+    except BaseException:
+        run.write(complete=False)
+        raise
+    rows, summary = run.write(complete=True)
+    result.rows, result.summary = rows, summary
+    result.errors = summary.errors
+    return result
+
+
+def _pooled(
+    todo: Sequence[tuple[int, Path]],
+    work: Callable[[Path], Row],
+    finish: Callable[[int, Row], None],
+    workers: int,
+) -> None:
+    """At most ``workers`` documents in flight; results are recorded on this (main) thread."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="expense-report")
+    pending: dict[Future[Row], int] = {}
+    queue = iter(todo)
+
+    def submit(n: int) -> None:
+        for index, path in itertools.islice(queue, n):
+            pending[pool.submit(work, path)] = index
+
+    try:
+        submit(workers)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                finish(pending.pop(future), future.result())
+            submit(len(finished))
+    finally:
+        # On Ctrl-C: drop what has not started; requests in flight end on their own timeouts.
+        pool.shutdown(wait=False, cancel_futures=True)

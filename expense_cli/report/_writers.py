@@ -1,0 +1,517 @@
+"""Write and read reports as CSV, JSON or XLSX, always atomically (temp file + ``os.replace``).
+
+- CSV: the rows in ``<name>.csv``; the summary in the sibling ``<name>.summary.csv`` (a table
+  with a ``group`` column: ``currency`` rows, then ``month`` rows), so the main file stays a plain
+  table that any CSV reader loads.
+- JSON: ``{"version": 1, "rows": [...], "summary": {...}}``; amounts are strings (Decimal text).
+- XLSX: a "Receipts" sheet (amounts as numbers, dates as dates) and a "Summary" sheet.
+
+Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is neutralised:
+CSV cells get a leading ``'`` (removed again when the report is read back), XLSX cells are stored
+as strings. ``read_report`` loads the rows back so that a re-run can skip finished documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import BadRequest, ConfigError
+from ._rows import AMOUNT_FIELDS, COLUMNS, FIELDS, Row, Summary, summarize
+
+__all__ = [
+    "FORMATS",
+    "ReportInfo",
+    "check_writable",
+    "read_report",
+    "report_format",
+    "summary_path",
+    "write_report",
+]
+
+FORMATS = ("csv", "json", "xlsx")
+JSON_VERSION = 1
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED_COLUMNS = frozenset(
+    {
+        "file",
+        "merchant",
+        "merchant_address",
+        "receipt_number",
+        "error",
+        "duplicate_of",
+        "currency",
+        "date",
+    }
+)
+_RECEIPTS_SHEET = "Receipts"
+_SUMMARY_SHEET = "Summary"
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What the summary says about the run besides the rows."""
+
+    min_score: float = 0.5
+    complete: bool = True
+    expected: int | None = None  # documents in the input (a partial report has fewer rows)
+    target: str | None = None
+
+
+def report_format(path: Path) -> str:
+    """``csv`` | ``json`` | ``xlsx`` from the file name."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise BadRequest(f"--out must end in .csv, .json or .xlsx, got {path.name!r}")
+    return suffix
+
+
+def check_writable(path: Path) -> str:
+    """Fail early (before any work) if the report cannot be written to ``path``."""
+    fmt = report_format(path)
+    if not path.parent.is_dir():
+        raise BadRequest(f"folder {path.parent} does not exist (for --out {path})")
+    if path.is_dir():
+        raise BadRequest(f"--out {path} is a folder; give a file name such as report.xlsx")
+    if fmt == "xlsx":
+        _openpyxl()
+    return fmt
+
+
+def summary_path(path: Path) -> Path:
+    """Where a CSV report's summary goes: ``report.csv`` → ``report.summary.csv``."""
+    return path.with_name(f"{path.stem}.summary.csv")
+
+
+# -- atomic writes --------------------------------------------------------------------------------
+def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write via a hidden temp file in the same folder, then rename over ``path``."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _text_writer(write: Callable[[io.TextIOBase], None]) -> Callable[[IO[bytes]], None]:
+    def inner(handle: IO[bytes]) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()
+
+    return inner
+
+
+# -- cell values ----------------------------------------------------------------------------------
+def _escape(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) or text.startswith("'") else text
+
+
+def _unescape(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _score(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _plain(row: Row, min_score: float) -> dict[str, Any]:
+    """Column → Python value (Decimal/int/float/str/None) for one row."""
+    values: dict[str, Any] = {
+        "file": row.file,
+        "merchant": row.merchant,
+        "merchant_address": row.merchant_address,
+        "date": row.date,
+        "total": row.total,
+        "currency": row.currency,
+        "subtotal": row.subtotal,
+        "tax": row.tax,
+        "receipt_number": row.receipt_number,
+        "page": row.page,
+        "pages": row.pages,
+        "low_confidence": row.low_confidence(min_score),
+        "duplicate_of": row.duplicate_of,
+        "sha256": row.sha256,
+        "error": row.error,
+    }
+    for name in FIELDS:
+        values[f"{name}_score"] = row.scores.get(name)
+    return values
+
+
+def _row_from_plain(values: Mapping[str, Any]) -> Row:
+    """The inverse of ``_plain`` (after each format's own decoding to str/number/None)."""
+
+    def text(name: str) -> str | None:
+        value = values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime | dt.date):
+            return value.strftime("%Y-%m-%d")
+        return str(value)
+
+    def amount(name: str) -> Decimal | None:
+        value = values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, float):
+            return Decimal(repr(value))  # shortest round-trip text: 17.37 stays 17.37
+        return Decimal(str(value))
+
+    def integer(name: str) -> int | None:
+        value = values.get(name)
+        return None if value is None or value == "" else int(value)
+
+    scores: dict[str, float] = {}
+    for name in FIELDS:
+        value = values.get(f"{name}_score")
+        if value is not None and value != "":
+            scores[name] = float(value)
+    file = text("file")
+    if file is None:
+        raise ValueError("a row has no file")
+    return Row(
+        file=file,
+        sha256=text("sha256") or "",
+        merchant=text("merchant"),
+        merchant_address=text("merchant_address"),
+        date=text("date"),
+        total=amount("total"),
+        currency=text("currency"),
+        subtotal=amount("subtotal"),
+        tax=amount("tax"),
+        receipt_number=text("receipt_number"),
+        page=integer("page"),
+        pages=integer("pages"),
+        scores=scores,
+        duplicate_of=text("duplicate_of"),
+        error=text("error"),
+    )
+
+
+def _summary_dict(summary: Summary, info: ReportInfo) -> dict[str, Any]:
+    return {
+        "complete": info.complete,
+        "expected_documents": info.expected,
+        "documents": summary.documents,
+        "in_totals": summary.totalled,
+        "errors": summary.errors,
+        "duplicates": summary.duplicates,
+        "without_total": summary.without_total,
+        "with_low_confidence": summary.low_confidence,
+        "min_score": info.min_score,
+        "target": info.target,
+        "by_currency": [
+            {
+                "currency": c.currency or None,
+                "documents": c.documents,
+                "total": str(c.total),
+                "subtotal": str(c.subtotal),
+                "tax": str(c.tax),
+                "low_confidence_documents": c.low_confidence,
+                "low_confidence_total": str(c.low_confidence_total),
+            }
+            for c in summary.by_currency
+        ],
+        "by_month": [
+            {
+                "month": m.month or None,
+                "currency": m.currency or None,
+                "documents": m.documents,
+                "total": str(m.total),
+            }
+            for m in summary.by_month
+        ],
+    }
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+def _csv_cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(value)
+    if isinstance(value, float):
+        return _score(value)
+    text = str(value)
+    return _escape(text) if column in _ESCAPED_COLUMNS else text
+
+
+def _write_csv(path: Path, rows: Sequence[Row], summary: Summary, info: ReportInfo) -> None:
+    def rows_csv(handle: io.TextIOBase) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for row in rows:
+            values = _plain(row, info.min_score)
+            writer.writerow([_csv_cell(c, values[c]) for c in COLUMNS])
+
+    def summary_csv(handle: io.TextIOBase) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "group",
+                "month",
+                "currency",
+                "documents",
+                "total",
+                "subtotal",
+                "tax",
+                "low_confidence_documents",
+                "low_confidence_total",
+            ]
+        )
+        for c in summary.by_currency:
+            writer.writerow(
+                [
+                    "currency",
+                    "",
+                    _escape(c.currency),
+                    c.documents,
+                    c.total,
+                    c.subtotal,
+                    c.tax,
+                    c.low_confidence,
+                    c.low_confidence_total,
+                ]
+            )
+        for m in summary.by_month:
+            writer.writerow(
+                ["month", m.month, _escape(m.currency), m.documents, m.total, "", "", "", ""]
+            )
+
+    # The summary first: if we are interrupted between the two, the rows (what a re-run reads)
+    # are the older, consistent file.
+    _atomic(summary_path(path), _text_writer(summary_csv))
+    _atomic(path, _text_writer(rows_csv))
+
+
+def _read_csv(path: Path) -> list[Row]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"file", "sha256"} <= set(reader.fieldnames):
+            raise ValueError("no file/sha256 header")
+        rows = []
+        for record in reader:
+            values = {k: _unescape(v) if k in _ESCAPED_COLUMNS else v for k, v in record.items()}
+            rows.append(_row_from_plain(values))
+        return rows
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _write_json(path: Path, rows: Sequence[Row], summary: Summary, info: ReportInfo) -> None:
+    document = {
+        "version": JSON_VERSION,
+        "rows": [
+            {k: _json_value(v) for k, v in _plain(row, info.min_score).items()} for row in rows
+        ],
+        "summary": _summary_dict(summary, info),
+    }
+    payload = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    def write(handle: IO[bytes]) -> None:
+        handle.write(payload)
+
+    _atomic(path, write)
+
+
+def _read_json(path: Path) -> list[Row]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        raise ValueError("no rows list")
+    if document.get("version") != JSON_VERSION:
+        raise ValueError(f"unknown version {document.get('version')!r}")
+    return [_row_from_plain(record) for record in document["rows"]]
+
+
+# -- XLSX -----------------------------------------------------------------------------------------
+def _openpyxl() -> Any:
+    try:
+        import openpyxl
+    except ImportError:
+        raise ConfigError(
+            "XLSX reports need openpyxl: pip install 'expense-cli[report]' "
+            "(or use --out report.csv / report.json)"
+        ) from None
+    return openpyxl
+
+
+def _xlsx_value(column: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(value) or None
+    if column == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _append(sheet: Any, values: Iterable[Any]) -> None:
+    """Append a row; strings always stay strings (never formulas)."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportInfo) -> None:
+    openpyxl = _openpyxl()
+    from openpyxl.styles import Font
+
+    bold = Font(bold=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = _RECEIPTS_SHEET
+    _append(sheet, COLUMNS)
+    for cell in sheet[1]:
+        cell.font = bold
+    amount_columns = {COLUMNS.index(name) + 1 for name in AMOUNT_FIELDS}
+    date_column = COLUMNS.index("date") + 1
+    for row in rows:
+        values = _plain(row, info.min_score)
+        _append(sheet, (_xlsx_value(c, values[c]) for c in COLUMNS))
+        for cell in sheet[sheet.max_row]:
+            if cell.column == date_column and isinstance(cell.value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            elif cell.column in amount_columns and cell.value is not None:
+                cell.number_format = "#,##0.00########"
+    sheet.freeze_panes = "B2"
+
+    data = _summary_dict(summary, info)
+    total = info.expected if info.expected is not None else summary.documents
+    status = "complete" if info.complete else f"partial ({summary.documents} of {total} documents)"
+    out = book.create_sheet(_SUMMARY_SHEET)
+    for label, value in (
+        ("Status", status),
+        ("Documents", summary.documents),
+        ("In totals", summary.totalled),
+        ("Errors (not in totals)", summary.errors),
+        ("Duplicates (not in totals)", summary.duplicates),
+        ("Without a total", summary.without_total),
+        ("With low-confidence fields (kept in totals)", summary.low_confidence),
+        ("Min score", info.min_score),
+        ("Target", info.target),
+    ):
+        _append(out, (label, value))
+        out.cell(out.max_row, 1).font = bold
+    _append(out, ())
+    _append(
+        out,
+        (
+            "Currency",
+            "Documents",
+            "Total",
+            "Subtotal",
+            "Tax",
+            "Low-confidence documents",
+            "Low-confidence total",
+        ),
+    )
+    for cell in out[out.max_row]:
+        cell.font = bold
+    for c in data["by_currency"]:
+        _append(
+            out,
+            (
+                c["currency"] or "(none)",
+                c["documents"],
+                Decimal(c["total"]),
+                Decimal(c["subtotal"]),
+                Decimal(c["tax"]),
+                c["low_confidence_documents"],
+                Decimal(c["low_confidence_total"]),
+            ),
+        )
+    _append(out, ())
+    _append(out, ("Month", "Currency", "Documents", "Total"))
+    for cell in out[out.max_row]:
+        cell.font = bold
+    for m in data["by_month"]:
+        _append(
+            out,
+            (
+                m["month"] or "(no date)",
+                m["currency"] or "(none)",
+                m["documents"],
+                Decimal(m["total"]),
+            ),
+        )
+    out.column_dimensions["A"].width = 44
+    _atomic(path, book.save)
+
+
+def _read_xlsx(path: Path) -> list[Row]:
+    openpyxl = _openpyxl()
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if _RECEIPTS_SHEET not in book.sheetnames:
+            raise ValueError(f"no {_RECEIPTS_SHEET!r} sheet")
+        records = book[_RECEIPTS_SHEET].iter_rows(values_only=True)
+        header = [str(h) if h is not None else "" for h in next(records, ())]
+        if not {"file", "sha256"} <= set(header):
+            raise ValueError("no file/sha256 header")
+        rows = []
+        for record in records:
+            if all(v is None for v in record):
+                continue
+            rows.append(_row_from_plain(dict(zip(header, record, strict=False))))
+        return rows
+    finally:
+        book.close()
+
+
+# -- public ---------------------------------------------------------------------------------------
+_WRITERS = {"csv": _write_csv, "json": _write_json, "xlsx": _write_xlsx}
+_READERS = {"csv": _read_csv, "json": _read_json, "xlsx": _read_xlsx}
+
+
+def write_report(path: Path, rows: Sequence[Row], info: ReportInfo | None = None) -> Summary:
+    """Write ``rows`` + their summary to ``path`` (format from the suffix), atomically."""
+    info = info or ReportInfo()
+    path = Path(path)
+    fmt = report_format(path)
+    summary = summarize(rows, info.min_score)
+    _WRITERS[fmt](path, rows, summary, info)
+    return summary
+
+
+def read_report(path: Path) -> list[Row]:
+    """The rows of an existing report ([] when ``path`` does not exist).
+
+    Raises ConfigError when the file exists but is not a report of ours (so it is never
+    silently overwritten).
+    """
+    path = Path(path)
+    fmt = report_format(path)
+    if not path.exists():
+        return []
+    try:
+        return _READERS[fmt](path)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"{path} exists but is not an expense report ({type(exc).__name__}: {exc}); "
+            "choose another --out, or pass --force to replace it"
+        ) from None

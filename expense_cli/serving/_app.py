@@ -1,0 +1,152 @@
+"""The serving app: the SageMaker container contract on Starlette.
+
+Routes: ``GET /ping``, ``POST /invocations``, ``POST /endpoints/{name}/invocations`` (the runtime
+API's path, answered the way InvokeEndpoint answers), ``GET /execution-parameters`` (batch
+transform), ``GET /`` and ``GET /static/{name}`` (the web page). The work is done by
+:class:`Service` (``_service.py``); every request is logged by :class:`AccessLog`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import ExpenseError
+from ._access import AccessLog
+from ._errors import Internal, error_response
+from ._runtime import as_runtime_response
+from ._service import EngineLike, Loader, Service, load_engine
+from ._settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("expense.serving")
+
+_STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+}
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _static_files() -> dict[str, bytes]:
+    folder = resources.files("expense_cli.serving").joinpath("static")
+    return {name: folder.joinpath(name).read_bytes() for name in _STATIC}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: EngineLike | None = None,
+    loader: Loader | None = None,
+) -> Starlette:
+    """The ASGI app. ``engine``: use this loaded engine (ready at once); ``loader``: how to load
+    one from ``settings.engine`` in the background (default: :class:`Engine`)."""
+    settings = settings or Settings()
+    if engine is not None:
+        settings = settings.replace(engine=engine.config)
+    service = Service(settings, loader or load_engine, engine)
+    static = _static_files()
+
+    def info_of(request: Request) -> dict[str, Any]:
+        info: dict[str, Any] = request.scope.setdefault("expense", {})
+        return info
+
+    async def invocations(request: Request) -> Response:
+        info = info_of(request)
+        try:
+            return await service.invoke(request, info)
+        except ExpenseError as exc:
+            info["error"] = exc.code
+            return error_response(exc)
+        except Exception:
+            log.exception("invocation failed")
+            info["error"] = Internal.code
+            return error_response(Internal("internal server error"))
+
+    async def runtime_invocations(request: Request) -> Response:
+        info_of(request)["endpoint"] = request.path_params["name"]
+        response = await invocations(request)
+        loading = response.status_code == 503 and service.engine is None
+        return as_runtime_response(response, model_loading=loading and service.load_error is None)
+
+    async def ping(request: Request) -> Response:
+        try:
+            service.check_ready()
+        except ExpenseError as exc:
+            info_of(request)["error"] = exc.code
+            return error_response(exc)
+        return JSONResponse({"status": "ok"})
+
+    async def execution_parameters(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "MaxConcurrentTransforms": settings.max_concurrency,
+                "BatchStrategy": "SINGLE_RECORD",
+                "MaxPayloadInMB": max(1, settings.body_limit // 1_000_000),
+            }
+        )
+
+    async def page(request: Request) -> Response:
+        name = request.path_params.get("name", "index.html")
+        if name not in static:
+            raise HTTPException(404)
+        return Response(static[name], headers=_PAGE_HEADERS, media_type=_STATIC[name])
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
+        messages = {
+            404: f"no such path: {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }
+        message = messages.get(exc.status_code, str(exc.detail))
+        info_of(request)["error"] = code
+        body = {"error": {"code": code, "message": message}}
+        return JSONResponse(body, exc.status_code, dict(exc.headers or {}))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_response(Internal("internal server error"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/ping", ping, methods=["GET"]),
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/endpoints/{name}/invocations", runtime_invocations, methods=["POST"]),
+            Route("/execution-parameters", execution_parameters, methods=["GET"]),
+            Route("/", page, methods=["GET"]),
+            Route("/static/{name}", page, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(AccessLog)
+    return app

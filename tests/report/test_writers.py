@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from expense_cli.errors import BadRequest, ConfigError
+from expense_cli.report import (
+    COLUMNS,
+    ReportInfo,
+    Row,
+    _writers,
+    read_report,
+    summary_path,
+    write_report,
+)
+
+FORMATS = ["csv", "json", "xlsx"]
+
+ROWS = [
+    Row(
+        file="a.png",
+        sha256="a" * 64,
+        merchant="ACME COFFEE",
+        merchant_address="12 Market St",
+        date="2024-01-03",
+        total=Decimal("17.37"),
+        currency="EUR",
+        subtotal=Decimal("14.60"),
+        tax=Decimal("2.77"),
+        receipt_number="004217",
+        page=1,
+        pages=1,
+        scores={"merchant": 0.97, "date": 0.9, "total": 0.4321, "tax": 0.8},
+    ),
+    # text a spreadsheet would run as a formula, a leading quote, unicode, a negative amount
+    Row(
+        file="sub/b.jpg",
+        sha256="b" * 64,
+        merchant='=HYPERLINK("http://x","y")',
+        merchant_address="'quoted",
+        receipt_number="-42",
+        total=Decimal("-5.10"),
+        currency="USD",
+        date="2024-02-29",
+        scores={"merchant": 0.6},
+        pages=2,
+        page=2,
+    ),
+    Row(
+        file="c.png",
+        sha256="c" * 64,
+        merchant="Café Müller",
+        total=Decimal("1234567.891"),
+        currency="JPY",
+        duplicate_of="a.png",
+    ),
+    Row(file="bad.png", sha256="d" * 64, error="unreadable_document: cannot decode"),
+    Row(file="gone.png", error="cannot read: Permission denied"),
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_rows_round_trip(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    write_report(out, ROWS, ReportInfo(min_score=0.5, complete=False, expected=9))
+    assert read_report(out) == ROWS
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files
+
+
+def test_csv_opens_with_csv_reader_and_neutralises_formulas(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    write_report(out, ROWS, ReportInfo(min_score=0.5))
+    with out.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.DictReader(handle))
+    assert list(records[0]) == list(COLUMNS)
+    assert records[0]["total"] == "17.37" and records[0]["low_confidence"] == "total"
+    assert records[1]["merchant"].startswith("'=")  # not a formula in Excel/LibreOffice
+    assert records[1]["total"] == "-5.10"  # amounts stay numbers
+    assert records[2]["merchant"] == "Café Müller"
+    with summary_path(out).open(newline="", encoding="utf-8") as handle:
+        summary = list(csv.DictReader(handle))
+    assert summary_path(out).name == "r.summary.csv"
+    by = {(r["group"], r["month"], r["currency"]): r for r in summary}
+    assert by["currency", "", "EUR"]["total"] == "17.37"
+    assert by["currency", "", "USD"]["total"] == "-5.10"
+    assert by["month", "2024-02", "USD"]["documents"] == "1"
+    assert ("currency", "", "JPY") not in by  # the duplicate is not totalled
+
+
+def test_json_has_rows_and_summary(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    write_report(out, ROWS, ReportInfo(min_score=0.95, complete=False, expected=7, target="t"))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["rows"][0]["total"] == "17.37"  # Decimal text, not a float
+    assert document["rows"][0]["low_confidence"] == ["date", "total", "tax"]
+    summary = document["summary"]
+    assert (summary["complete"], summary["expected_documents"], summary["documents"]) == (
+        False,
+        7,
+        5,
+    )
+    assert (summary["errors"], summary["duplicates"], summary["target"]) == (2, 1, "t")
+    assert summary["by_currency"][0] == {
+        "currency": "EUR",
+        "documents": 1,
+        "total": "17.37",
+        "subtotal": "14.60",
+        "tax": "2.77",
+        "low_confidence_documents": 1,
+        "low_confidence_total": "17.37",
+    }
+
+
+def test_xlsx_opens_with_openpyxl_strings_never_formulas(tmp_path: Path) -> None:
+    out = tmp_path / "r.xlsx"
+    write_report(out, ROWS, ReportInfo(min_score=0.5, complete=False, expected=8))
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Receipts", "Summary"]
+    sheet = book["Receipts"]
+    header = [c.value for c in sheet[1]]
+    assert header == list(COLUMNS)
+    merchant = sheet.cell(3, header.index("merchant") + 1)
+    assert merchant.data_type == "s" and merchant.value.startswith("=HYPERLINK")
+    total = sheet.cell(2, header.index("total") + 1)
+    assert total.data_type == "n" and total.value == pytest.approx(17.37)
+    assert sheet.cell(2, header.index("date") + 1).is_date
+    summary = {r[0]: r[1:] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["Status"][0] == "partial (5 of 8 documents)"
+    assert summary["Errors (not in totals)"][0] == 2
+    assert summary["EUR"][:2] == (1, pytest.approx(17.37))
+
+
+def test_missing_report_reads_as_empty_and_foreign_files_are_refused(tmp_path: Path) -> None:
+    assert read_report(tmp_path / "none.json") == []
+    for name, content in [
+        ("a.json", b'{"x": 1}'),
+        ("b.csv", b"name,amount\nx,1\n"),
+        ("c.xlsx", b"PK\x03\x04 not a workbook"),
+    ]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ConfigError, match="not an expense report"):
+            read_report(tmp_path / name)
+    with pytest.raises(BadRequest, match=r"\.csv, \.json or \.xlsx"):
+        write_report(tmp_path / "report.txt", ROWS)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_failed_write_keeps_the_old_report(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / f"r.{fmt}"
+    write_report(out, ROWS[:1])
+    before = out.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_writers.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(out, ROWS)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [out.name] + ([summary_path(out).name] if fmt == "csv" else [])
+    )
