@@ -66,8 +66,10 @@ def main() -> None:
         with torch.inference_mode():
             engine.qa.model.logits(inputs)
 
+    int8 = Engine(EngineConfig(model=str(model_dir), quantize=True), ocr=engine.ocr)
     t_naive = measure(naive, repeat=max(2, args.repeat // 2))
     t_engine = measure(lambda: engine.extract(png), repeat=args.repeat)
+    t_engine_int8 = measure(lambda: int8.extract(png), repeat=args.repeat)
     t_ocr = measure(floor_ocr, repeat=args.repeat)
     t_forward = measure(floor_forward, repeat=args.repeat)
     t_floor = t_ocr + t_forward
@@ -78,7 +80,9 @@ def main() -> None:
             ("engine.extract", f"{t_engine:.3f} s"),
             ("floor = one OCR + one batched forward", f"{t_floor:.3f} s "
              f"(OCR {t_ocr:.3f} + forward {t_forward:.3f})"),
-            ("naive / engine", f"{t_naive / t_engine:.2f}x  (target >= 3x; issue 9: >= 4x)"),
+            ("engine.extract, int8 (EXPENSE_QUANTIZE=1)", f"{t_engine_int8:.3f} s"),
+            ("naive / engine", f"{t_naive / t_engine:.2f}x  (target >= 3x)"),
+            ("naive / engine int8", f"{t_naive / t_engine_int8:.2f}x  (issue 9 target >= 4x)"),
             ("engine / floor", f"{t_engine / t_floor:.3f}x  (target <= 1.15x; issue 9: <= 1.1x)"),
         ],
     )  # fmt: skip
@@ -99,9 +103,13 @@ def main() -> None:
     report("OCR of one receipt", rows)
 
     # -- int8 vs fp32 ----------------------------------------------------------------------------
-    int8 = Engine(EngineConfig(model=str(model_dir), quantize=True), ocr=engine.ocr)
     t_int8 = measure(lambda: int8.qa.model.logits(inputs), repeat=args.repeat)
-    pages = [page, PageWords(words[::-1], boxes[::-1]), PageWords(words[::2], boxes[::2])]
+    pages = [
+        page,
+        PageWords(words[::-1], boxes[::-1]),
+        PageWords(words[::2], boxes[::2]),
+        PageWords(words[1::2], boxes[1::2]),
+    ]
     pairs = [(q, p) for q in questions for p in pages]
     fp32_spans = [ids for _, ids in engine.qa.answer(pairs)]
     int8_spans = [ids for _, ids in int8.qa.answer(pairs)]
@@ -112,7 +120,11 @@ def main() -> None:
             ("fp32 forward", f"{t_forward:.3f} s"),
             ("int8 forward", f"{t_int8:.3f} s"),
             ("fp32 / int8", f"{t_forward / t_int8:.2f}x  (target >= 1.5x)"),
-            ("same answer span", f"{same:.0%} of {len(pairs)} questions  (target >= 95%)"),
+            (
+                "same answer span",
+                f"{same:.0%} of {len(pairs)} questions  (target >= 95%; random "
+                "weights give flat scores, the hardest case for keeping the argmax)",
+            ),
         ],
     )
 

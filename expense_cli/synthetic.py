@@ -133,11 +133,13 @@ def build_model(
     token_head: bool = False,
     plant: Plant | None = None,
     seed: int = 0,
+    vocab_words: Sequence[str] = (),
 ) -> Path:
     """Save a randomly initialised LayoutLM QA checkpoint (+ tokenizer) to ``out_dir``.
 
     ``size="tiny"``: 2 layers × 32 hidden (tests); ``"base"``: 12 × 768 like the real model
-    (benchmarks; speed does not depend on the weights).
+    (benchmarks; speed does not depend on the weights). ``vocab_words`` become whole tokens, as
+    they would in a real 50k-token vocabulary (sequence length, and so speed, depends on it).
     """
     import torch
     from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMForQuestionAnswering
@@ -145,6 +147,7 @@ def build_model(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = [*(plant.start, plant.end, *plant.keep)] if plant else []
+    extra += [w.strip(string.punctuation) for w in vocab_words]
     if tokenizer == "wordpiece":
         _wordpiece(out_dir, extra)
     elif tokenizer == "bpe":

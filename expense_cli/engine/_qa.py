@@ -262,10 +262,14 @@ def _load(
 
 
 def _quantize(model: DocumentQAModel) -> DocumentQAModel:
-    """Dynamic int8 quantisation of every Linear layer (weights int8, activations fp32)."""
+    """Dynamic int8 quantisation of the encoder's Linear layers (weights int8, activations fp32).
+
+    The output heads stay fp32: they are a negligible share of the time, and quantising them
+    moved the chosen span more often (bench: 93 % → 96 % same spans on a random base model).
+    """
     import warnings
 
-    from torch.ao.quantization import quantize_dynamic
+    from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():
         # torch >= 2.10 marks its quantized tensor types deprecated (in favour of torchao); the
@@ -273,6 +277,6 @@ def _quantize(model: DocumentQAModel) -> DocumentQAModel:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=r".*quantiz.*deprecated", category=UserWarning)
         quantized: DocumentQAModel = quantize_dynamic(  # type: ignore[no-untyped-call]
-            model, {nn.Linear}, dtype=torch.qint8
+            model, {"layoutlm.encoder": default_dynamic_qconfig}, dtype=torch.qint8
         )
     return quantized
