@@ -140,7 +140,7 @@ def main() -> None:
 
     runs: dict[tuple[str, int], Run] = {}
     cold: dict[str, tuple[float, float]] = {}
-    for mode, env in (("on", {}), ("off", {"EXPENSE_MAX_BATCH": "1"})):
+    for mode, env in (("on", {"EXPENSE_MAX_BATCH": "8"}), ("off", {"EXPENSE_MAX_BATCH": "1"})):
         with server_process(model_dir, env={**extra_env, **env}) as server:
             cold[mode] = (server.ready_s, model_load_ms(server) / 1000)
             load(server, payload, 1, 2)  # warm-up: first forwards allocate
