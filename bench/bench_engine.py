@@ -100,6 +100,13 @@ def main() -> None:
             ("tesserocr, engine kept loaded", f"{t_ocr:.3f} s"),
             ("pytesseract / tesserocr", f"{t_pytesseract / t_ocr:.2f}x"),
         ]
+    expected = {w.strip(".,:!") for line in bench_receipt_lines() for w in line.split()}
+    for psm in (3, 4, 6, 11):
+        ocr = create_ocr(engine.ocr.name, psm=psm)
+        found = {w.strip(".,:!") for w in ocr.read(image)[0]}
+        t_psm = measure(lambda ocr=ocr: ocr.read(image), repeat=args.repeat)
+        recall = len(expected & found) / len(expected)
+        rows.append((f"{engine.ocr.name} --psm {psm}", f"{t_psm:.3f} s, {recall:.0%} of the words"))
     report("OCR of one receipt", rows)
 
     # -- int8 vs fp32 ----------------------------------------------------------------------------

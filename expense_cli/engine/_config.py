@@ -42,6 +42,7 @@ class EngineConfig:
     limits: Limits = dataclasses.field(default_factory=Limits)
     ocr_lang: str = "eng"
     ocr_backend: str = "auto"  # auto | tesserocr | cli
+    ocr_psm: int = 3  # tesseract page segmentation mode (3: automatic; bench_engine compares)
     ocr_workers: int = 1  # pages OCR'd in parallel
     ocr_max_side: int = 3500  # px; larger scans are downscaled before OCR (0: never)
     quantize: bool = False  # dynamic int8 quantisation of the Linear layers
@@ -96,6 +97,7 @@ class EngineConfig:
             limits=limits,
             ocr_lang=env.get("EXPENSE_OCR_LANG") or base.ocr_lang,
             ocr_backend=env.get("EXPENSE_OCR_BACKEND") or base.ocr_backend,
+            ocr_psm=num("EXPENSE_OCR_PSM", base.ocr_psm),
             ocr_workers=num("EXPENSE_OCR_WORKERS", base.ocr_workers),
             ocr_max_side=num("EXPENSE_OCR_MAX_SIDE", base.ocr_max_side),
             quantize=bool(flag("EXPENSE_QUANTIZE", base.quantize)),

@@ -92,7 +92,7 @@ class Engine:
             quantize=config.quantize,
             max_answer_tokens=config.max_answer_tokens,
         )
-        self.ocr = ocr or create_ocr(config.ocr_backend, config.ocr_lang)
+        self.ocr = ocr or create_ocr(config.ocr_backend, config.ocr_lang, config.ocr_psm)
         self.load_ms = (time.perf_counter() - start) * 1000
         log.info(
             "engine loaded",
