@@ -143,6 +143,9 @@ def build_model(
     """
     import torch
     from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
