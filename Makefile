@@ -15,7 +15,7 @@ DEPLOY_ARGS ?=
 .PHONY: install demo test tf-check lint bench plan deploy destroy package clean
 
 $(STAMP): pyproject.toml
-	scripts/system-deps.sh
+	PYTHON=$(PYTHON) scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: a bare `pip install torch` on Linux pulls the multi-GB CUDA build

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system programs the toolkit and its tests use, when missing:
-# tesseract (OCR, with English data) and chromium (the web page's browser test).
+# tesseract (OCR, with English data), chromium (the web page's browser test) and, on Debian's own
+# Python, the venv module.
 # Debian/Ubuntu via apt-get; elsewhere it prints what to install and fails.
 set -euo pipefail
 
 need=()
 command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng)
 [ "${EXPENSE_SKIP_BROWSER:-0}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
+"${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null; then
