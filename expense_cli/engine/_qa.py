@@ -23,7 +23,7 @@ from transformers import AutoTokenizer, LayoutLMForQuestionAnswering, PreTrained
 from ..errors import ConfigError
 from ._documents import Box
 
-__all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel", "Span"]
+__all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel"]
 
 log = logging.getLogger("expense.engine")
 
@@ -36,15 +36,6 @@ TOKEN_BUDGET = 8192  # padded tokens per forward chunk: bounds activation memory
 class PageWords:
     words: Sequence[str]
     boxes: Sequence[Box]
-
-
-@dataclass(frozen=True)
-class Span:
-    """The best answer to one question: words ``word_ids`` of page ``page`` (0-based)."""
-
-    score: float
-    page: int
-    word_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
