@@ -18,8 +18,10 @@ SageMaker configures a container only through environment variables, so every se
 ==============================  =================================================================
 
 plus the engine's own ``EXPENSE_*`` variables (see :meth:`EngineConfig.from_env`). The model is
-``/opt/ml/model`` when that directory holds a checkpoint (SageMaker's model directory; the image
-bakes the weights there), else ``EXPENSE_MODEL``, else the default Hub id.
+``/opt/ml/model`` only when a checkpoint is mounted there (SageMaker's model-data directory, empty
+unless the endpoint's model has ``ModelDataUrl``), else ``EXPENSE_MODEL``, else the default Hub id.
+The image (container/Dockerfile) bakes the weights into ``/opt/expense/model`` and sets
+``EXPENSE_MODEL`` to it: a SageMaker mount on ``/opt/ml/model`` cannot hide them there.
 """
 
 from __future__ import annotations
