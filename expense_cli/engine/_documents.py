@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import threading
+import unicodedata
 import warnings
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
@@ -245,7 +248,8 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
 def _pdf_words(
     page: object, width: float, height: float, max_chars: int
 ) -> tuple[list[str], list[Box]]:
-    """Words and 0..1000 boxes from a PDF page's text layer (empty when it has none)."""
+    """Words and 0..1000 boxes from a PDF page's text layer (empty when it has none): only
+    encodable Unicode, no control characters (see ``_characters`` and ``_kind``)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -273,19 +277,70 @@ def _pdf_words(
             x0 = y0 = float("inf")
             x1 = y1 = float("-inf")
 
-        for i in range(count):
-            char = chr(raw.FPDFText_GetUnicode(textpage.raw, i))
-            if not char.strip() or char == "\ufffe":
+        units = [raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)]
+        for first, last, char in _characters(units):
+            kind = _kind(char)
+            if kind == _SEPARATOR:
                 flush()
                 continue
-            left, bottom, right, top = textpage.get_charbox(i)
+            if kind == _INVISIBLE:
+                continue
+            for i in range(first, last + 1):
+                left, bottom, right, top = textpage.get_charbox(i)
+                x0, x1 = min(x0, left), max(x1, right)
+                y0, y1 = min(y0, height - top), max(y1, height - bottom)
             chars.append(char)
-            x0, x1 = min(x0, left), max(x1, right)
-            y0, y1 = min(y0, height - top), max(y1, height - bottom)
         flush()
         return words, boxes
     finally:
         textpage.close()
+
+
+_HIGH = range(0xD800, 0xDC00)
+_LOW = range(0xDC00, 0xE000)
+_SEPARATOR, _INVISIBLE, _TEXT = "separator", "invisible", "text"
+# Format characters (Unicode category Cf) kept inside words: they shape emoji and Indic text.
+_KEPT_FORMAT = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+
+
+def _characters(units: Sequence[int]) -> Iterator[tuple[int, int, str]]:
+    """pdfium's text units → ``(first index, last index, character)``.
+
+    pdfium reports a ``/ToUnicode`` mapping to an astral character (emoji, CJK extension B,
+    mathematical letters) as two UTF-16 surrogate halves, one text index each: a pair becomes
+    its one character, spanning both indices. A lone half (or anything outside Unicode) cannot
+    be encoded in UTF-8 (JSON, CSV, XLSX), so it becomes U+FFFD REPLACEMENT CHARACTER.
+    """
+    i = 0
+    while i < len(units):
+        unit = units[i]
+        if unit in _HIGH and i + 1 < len(units) and units[i + 1] in _LOW:
+            yield i, i + 1, chr(0x10000 + ((unit - 0xD800) << 10) + (units[i + 1] - 0xDC00))
+            i += 2
+            continue
+        lone = unit in _HIGH or unit in _LOW or unit > sys.maxunicode
+        yield i, i, "\ufffd" if lone else chr(unit)
+        i += 1
+
+
+def _kind(char: str) -> str:
+    """How a text-layer character counts for word splitting.
+
+    Separators end a word: white space, control characters (``\\x01``, DEL, C1 controls; they
+    must never reach a field, where XLSX refuses them), U+200B ZERO WIDTH SPACE and
+    noncharacters (pdfium marks a hyphen at a line break with U+FFFE). Other format characters
+    (soft hyphen, byte order mark, bidirectional overrides) are invisible and dropped, except the
+    joiners and tags that emoji sequences are built from.
+    """
+    code = ord(char)
+    if char.isspace() or code == 0x200B or code & 0xFFFE == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:
+        return _SEPARATOR
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return _SEPARATOR
+    if category == "Cf" and char not in _KEPT_FORMAT:
+        return _INVISIBLE
+    return _TEXT
 
 
 def grid_box(x0: float, y0: float, x1: float, y1: float, width: float, height: float) -> Box:

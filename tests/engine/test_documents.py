@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 import zlib
 
 import pytest
@@ -16,6 +17,7 @@ from expense_cli.errors import (
 )
 from expense_cli.synthetic import receipt_pdf, render_receipt
 from tests.conftest import png_bytes
+from tests.hardening.unicode_pdf import unicode_pdf
 
 SMALL = render_receipt(["ACME", "TOTAL 1.00"], width=300, height=200, font_size=20)
 
@@ -138,3 +140,49 @@ def test_page_and_pixel_limits_are_configurable() -> None:
     with pytest.raises(DocumentTooLarge):
         load_document(PNG, Limits(max_pixels=SMALL.width * SMALL.height - 1))
     assert len(load_document(_tiff_pages(3), Limits(max_pages=3))) == 3
+
+
+# --- PDF text layers that decode to astral characters, lone surrogates and control characters ---
+# (tests/hardening/unicode_pdf.py writes a real /ToUnicode CMap; pdfium reports UTF-16 units)
+
+LONE = ["\ud83d", "\ude00", "\udbff", "\udc00"]  # high and low halves, each on its own
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("ACME 😀 COFFEE", ["ACME", "😀", "COFFEE"]),
+        ("Café☕😀🍩 17.37", ["Café☕😀🍩", "17.37"]),
+        ("𠀀𠀁𪚲 CJK-B", ["𠀀𠀁𪚲", "CJK-B"]),
+        ("𝐓𝐎𝐓𝐀𝐋 𝟏𝟕.𝟑𝟕", ["𝐓𝐎𝐓𝐀𝐋", "𝟏𝟕.𝟑𝟕"]),
+        ("max 𐏿\U0010fffd end", ["max", "𐏿\U0010fffd", "end"]),  # plane 16, last assignable
+        ("👩‍👩‍👧 family", ["👩‍👩‍👧", "family"]),  # ZWJ sequence stays one word
+        ("flag 🏴󠁧󠁢󠁳󠁣󠁴󠁿!", ["flag", "🏴󠁧󠁢󠁳󠁣󠁴󠁿!"]),  # tag characters kept
+        ("A\ud83dB", ["A\ufffdB"]),
+        ("C\ude00D", ["C\ufffdD"]),
+        ("\ude00\ud83d reversed", ["\ufffd\ufffd", "reversed"]),  # low then high: not a pair
+        ("\ud83d\ud83d\ude00 x", ["\ufffd😀", "x"]),  # a high half, then a real pair
+        ("end \udbff", ["end", "\ufffd"]),  # a high half as the page's last unit
+        ("TOTAL\x01EUR\x0217.37", ["TOTAL", "EUR", "17.37"]),
+        ("a\x7fb\x85c\x9fd\x1be", ["a", "b", "c", "d", "e"]),  # DEL, C1 controls, ESC
+        ("no\u200bspace zero\ufeffwidth", ["no", "space", "zerowidth"]),
+        ("Rech\u00adnung \u202eevil\u202c 12", ["Rechnung", "evil", "12"]),  # soft hyphen, bidi
+        ("non\ufdd0char \U0001fffex", ["non", "char", "x"]),  # noncharacters split words
+    ],
+)
+def test_pdf_text_layer_yields_only_encodable_text(line: str, words: list[str]) -> None:
+    (page,) = load_document(unicode_pdf([[line]], units=LONE))
+    assert page.words == words
+    assert len(page.boxes) == len(words)
+    for word in page.words:
+        word.encode("utf-8")  # no surrogate can reach JSON, CSV or XLSX
+        assert all(unicodedata.category(c) not in ("Cc", "Cs") for c in word)
+
+
+def test_astral_characters_keep_their_word_box() -> None:
+    (emoji,) = load_document(unicode_pdf([["ACME 😀😀 COFFEE"]]))
+    (plain,) = load_document(unicode_pdf([["ACME XX COFFEE"]]))
+    assert emoji.words[1] == "😀😀"
+    assert emoji.boxes[0] == plain.boxes[0]  # the pair's two text indices are one character
+    x0, y0, x1, y1 = emoji.boxes[1]
+    assert emoji.boxes[0][2] < x0 < x1 < emoji.boxes[2][0] and y0 < y1
