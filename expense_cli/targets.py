@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["HttpTarget", "LocalTarget", "ServerTarget", "Target", "error_from_response"]
 
 _RETRY_STATUSES = (429, 503)
+MAX_DOCUMENT_BYTES = 20_000_000  # the engine's default limit (engine/_config.py, Limits.max_bytes)
 
 _BY_STATUS: dict[int, type[ExpenseError]] = {
     400: BadRequest,
@@ -50,6 +51,11 @@ class Target(Protocol):
 
     name: str
     concurrency: int  # how many documents a caller may send at once
+
+    @property
+    def max_bytes(self) -> int:
+        """The largest document (bytes on disk) worth reading for this target."""
+        ...
 
     def extract(
         self,
@@ -93,6 +99,15 @@ class LocalTarget:
     ) -> dict[str, Any]:
         return self.engine.extract(data, questions=questions).to_dict()
 
+    @property
+    def max_bytes(self) -> int:
+        """The engine's ``EXPENSE_MAX_BYTES`` limit (without loading the model)."""
+        if self._engine is not None:
+            return self._engine.config.limits.max_bytes
+        from .engine import EngineConfig
+
+        return EngineConfig.from_env().limits.max_bytes
+
     def close(self) -> None:
         """Nothing to release: the engine lives as long as the process."""
 
@@ -119,7 +134,8 @@ class HttpTarget:
     429 and 503 answers are retried after their ``Retry-After`` (capped at ``max_retry_after``
     seconds; 1, 2, 4 … s without one) at most ``max_retries`` times, then raised as
     Overloaded / ModelNotReady. Subclasses add auth headers, shrink documents, refine errors.
-    Close it (or use it as a context manager) to release its connections.
+    Close it (or use it as a context manager) to release its connections. ``max_bytes``: the
+    largest document a caller should send (default: the server's default limit).
     """
 
     concurrency = 4
@@ -131,6 +147,7 @@ class HttpTarget:
         timeout: float = 120.0,
         max_retries: int = 3,
         max_retry_after: float = 30.0,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -140,6 +157,7 @@ class HttpTarget:
         self.url = url
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
+        self.max_bytes = max_bytes
         self._client = client or httpx.Client(timeout=timeout)
         self._sleep = sleep
 

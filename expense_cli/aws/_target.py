@@ -159,7 +159,7 @@ class FunctionUrlTarget(HttpTarget):
         region: str | None = None,
         profile: str | None = None,
         credentials: Any = None,
-        max_bytes: int = MAX_UPLOAD_BYTES,
+        upload_bytes: int = MAX_UPLOAD_BYTES,
         **kwargs: Any,
     ) -> None:
         if auth not in ("iam", "token"):
@@ -175,7 +175,7 @@ class FunctionUrlTarget(HttpTarget):
         self._region = region
         self._profile = profile
         self._credentials = credentials
-        self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes  # images over it are shrunk: ``max_bytes`` is larger
 
     def _signing(self) -> tuple[Any, str]:
         if self._credentials is None or self._region is None:
@@ -185,7 +185,7 @@ class FunctionUrlTarget(HttpTarget):
         return self._credentials, self._region
 
     def _prepare(self, data: bytes) -> bytes:
-        return shrink_document(data, self.max_bytes)[0]
+        return shrink_document(data, self.upload_bytes)[0]
 
     def _headers(self, body: bytes) -> dict[str, str]:
         headers = super()._headers(body)
@@ -239,5 +239,5 @@ def remote_target(project_dir: Path | None = None) -> Target:
         token=config.auth_token,
         region=str(region) if region else None,
         profile=settings.profile,
-        max_bytes=limit,
+        upload_bytes=limit,
     )

@@ -1,4 +1,10 @@
-"""Find the documents of a report: images and PDFs by magic bytes, in a deterministic order."""
+"""Find the documents of a report: images and PDFs by magic bytes, in a deterministic order.
+
+A file is a document when its first KiB says so (``sniff_type``), or when its name ends in a
+document extension (:data:`DOCUMENT_SUFFIXES`, or :data:`UNREADABLE_SUFFIXES` for image formats the
+engine does not read): ``receipt.pdf`` holding text must show up in the report as an error row,
+not vanish. Any other file is skipped and counted; so is a folder that cannot be listed.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine import sniff_type
-from ..errors import BadRequest
+from ..errors import BadRequest, UnsupportedDocument
+from ._names import display_name
+from ._read import read_head
 
-__all__ = ["Collected", "collect_documents"]
+__all__ = [
+    "DOCUMENT_SUFFIXES",
+    "UNREADABLE_SUFFIXES",
+    "Collected",
+    "collect_documents",
+    "not_a_document",
+]
 
 _SNIFF_BYTES = 1024  # sniff_type looks for "%PDF-" within the first KiB
+DOCUMENT_SUFFIXES = frozenset(
+    {".pdf", ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".webp", ".gif"}
+)
+# Image formats phones and old scanners write that the engine cannot read: listed as error rows
+# that say how to convert them.
+UNREADABLE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".bmp", ".dib", ".jp2"})
 
 
 @dataclass
@@ -22,9 +42,13 @@ class Collected:
     documents: list[Path] = field(default_factory=list)
     skipped: int = 0  # files that are not images/PDFs (hidden files are not counted)
     hidden: int = 0  # hidden files and folders' files, skipped
+    unreadable_folders: list[str] = field(default_factory=list)  # display names, not listed
 
     def _add(self, path: Path, seen: set[Path]) -> None:
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the path itself identifies it
+            key = path.absolute()
         if key in seen:
             return
         seen.add(key)
@@ -35,18 +59,41 @@ class Collected:
 
 
 def _is_document(path: Path) -> bool:
+    if path.suffix.lower() in DOCUMENT_SUFFIXES | UNREADABLE_SUFFIXES:
+        return True
     try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
+        head = read_head(path, _SNIFF_BYTES)
+    except Exception:
         # Unreadable: keep it, so that the report shows an error row instead of hiding it.
         return True
     return sniff_type(head) is not None
 
 
-def _walk(folder: Path) -> Iterable[tuple[Path, bool]]:
+def not_a_document(path: Path) -> UnsupportedDocument:
+    """The error row of a file that was collected but whose bytes are not a supported document."""
+    suffix = path.suffix.lower()
+    if suffix in UNREADABLE_SUFFIXES:
+        kind = suffix.lstrip(".").upper()
+        return UnsupportedDocument(
+            f"{kind} images are not supported: convert it to JPEG or PNG (or print it to PDF)"
+        )
+    if suffix in DOCUMENT_SUFFIXES:
+        return UnsupportedDocument(
+            f"named {suffix} but the content is not a PDF or an image we read "
+            "(PNG, JPEG, TIFF, WebP, GIF): check the file, or convert it"
+        )
+    return UnsupportedDocument(
+        "not a supported document: PNG, JPEG, TIFF, WebP, GIF or PDF (the content changed?)"
+    )
+
+
+def _walk(folder: Path, unreadable: list[str]) -> Iterable[tuple[Path, bool]]:
     """Every file under ``folder`` (sorted, recursive) with whether it is hidden."""
-    for root, dirs, files in os.walk(folder):
+
+    def failed(exc: OSError) -> None:
+        unreadable.append(display_name(exc.filename if exc.filename is not None else folder))
+
+    for root, dirs, files in os.walk(folder, onerror=failed):
         dirs.sort()
         root_path = Path(root)
         hidden_dir = any(part.startswith(".") for part in root_path.relative_to(folder).parts)
@@ -57,8 +104,9 @@ def _walk(folder: Path) -> Iterable[tuple[Path, bool]]:
 def collect_documents(paths: Sequence[Path | str]) -> Collected:
     """Folders (recursively, sorted, hidden entries skipped) and files, in the order given.
 
-    Type is decided by magic bytes, never by file name; non-documents are counted, not listed.
-    A file named twice (or reached through two arguments) is listed once.
+    Type is decided by magic bytes or a document extension (see the module docstring);
+    non-documents are counted, not listed. A file named twice (or reached through two arguments)
+    is listed once.
     """
     if not paths:
         raise BadRequest("give at least one folder or file")
@@ -67,13 +115,17 @@ def collect_documents(paths: Sequence[Path | str]) -> Collected:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for file, hidden in _walk(path):
+            for file, hidden in _walk(path, found.unreadable_folders):
                 if hidden:
                     found.hidden += 1
                 elif file.is_file():
                     found._add(file, seen)
+                else:  # a pipe, socket, device or broken link
+                    found.skipped += 1
         elif path.is_file():
             found._add(path, seen)
+        elif path.exists():
+            raise BadRequest(f"not a regular file or folder: {display_name(path)}")
         else:
-            raise BadRequest(f"no such file or folder: {path}")
+            raise BadRequest(f"no such file or folder: {display_name(path)}")
     return found

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..engine import DEFAULT_FIELDS
+from ._names import safe_text
 
 __all__ = [
     "AMOUNT_FIELDS",
@@ -107,9 +108,10 @@ def _decimal(value: object) -> Decimal | None:
 
 
 def _text(value: object) -> str | None:
+    """Whitespace collapsed; control characters and lone surrogates escaped (``_names``)."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = safe_text(" ".join(str(value).split()))
     return text or None
 
 
@@ -127,7 +129,7 @@ def row_from_result(file: str, sha256: str, result: Mapping[str, Any]) -> Row:
     """A target's JSON result (DESIGN.md contract) → a row. Tolerates missing fields."""
     raw_fields = result.get("fields")
     fields: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
-    row = Row(file=file, sha256=sha256, pages=_int(result.get("pages")))
+    row = Row(file=safe_text(file), sha256=sha256, pages=_int(result.get("pages")))
 
     def get(name: str) -> Mapping[str, Any]:
         value = fields.get(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..engine import sniff_type
 from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded
-from ._collect import Collected, collect_documents
+from ._collect import Collected, collect_documents, not_a_document
+from ._lock import lock_output
+from ._names import display_name, safe_text
+from ._read import read_document
 from ._rows import Row, Summary, row_from_result
 from ._writers import ReportInfo, check_writable, read_report, write_report
 
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
     from ..targets import Target
 
 __all__ = ["ReportProgress", "ReportResult", "build_report", "extract_with_retries"]
-
-_CHUNK = 1 << 20
 
 
 class ReportProgress(Protocol):
@@ -52,20 +53,16 @@ class ReportResult:
     errors: int = 0
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, ExpenseError):
-        return f"{exc.code}: {exc.message}"
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    return f"internal error: {type(exc).__name__}: {exc}"
+        text = f"{exc.code}: {exc.message}"
+    elif isinstance(exc, OSError):
+        text = f"cannot read: {exc.strerror or exc}"
+    elif isinstance(exc, MemoryError):
+        text = "internal error: MemoryError: out of memory for this document"
+    else:
+        text = f"internal error: {type(exc).__name__}: {exc}"
+    return safe_text(text)
 
 
 def extract_with_retries(
@@ -101,6 +98,7 @@ class _Run:
     files: list[str]  # display name of each input document, in input order
     rows: dict[int, Row] = field(default_factory=dict)  # input index → row
     duplicate_of: dict[int, int] = field(default_factory=dict)  # input index → first index
+    previous: list[Row] = field(default_factory=list)  # done rows of the report on disk
 
     def ordered(self) -> list[Row]:
         """The rows known so far, in input order (duplicates follow their first copy)."""
@@ -115,6 +113,11 @@ class _Run:
 
     def write(self, *, complete: bool) -> tuple[list[Row], Summary]:
         rows = self.ordered()
+        if not complete:
+            # Documents are read one by one: rows of the old report that this run has not
+            # reached yet are kept in a partial report, or an interrupted resume would lose them.
+            reached = {row.sha256 for row in rows}
+            rows += [row for row in self.previous if row.sha256 not in reached]
         info = ReportInfo(
             min_score=self.info.min_score,
             complete=complete,
@@ -142,9 +145,11 @@ def build_report(
     """Build (or finish) the report at ``out`` from the documents under ``paths``.
 
     Documents go to ``target`` one at a time when its ``concurrency`` is 1 (the in-process
-    engine), else up to ``concurrency`` (default: the target's own) at once. One bad document
-    becomes an error row; it never stops the run. KeyboardInterrupt writes a partial report and
-    is re-raised.
+    engine), else up to ``concurrency`` (default: the target's own) at once. Each document is
+    read once, after a size check against ``target.max_bytes`` (``_read.py``), and only while a
+    slot is free, so memory stays bounded. One bad document (any exception, MemoryError
+    included) becomes an error row; it never stops the run. KeyboardInterrupt writes a partial
+    report and is re-raised. The output is locked for the whole run (``_lock.py``).
     """
     out = Path(out)
     check_writable(out)
@@ -158,63 +163,103 @@ def build_report(
             "no images or PDFs found"
             + (f" ({collected.skipped} other files skipped)" if collected.skipped else "")
         )
-    previous = [] if force else read_report(out)
+    with lock_output(out):
+        return _build_locked(
+            collected,
+            out,
+            target,
+            _Options(min_score, force, concurrency, checkpoint_every, checkpoint_seconds),
+            progress,
+            lambda data, content_type: extract_with_retries(
+                target,
+                data,
+                content_type=content_type,
+                retries=retries,
+                max_wait=max_wait,
+                sleep=sleep,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Options:
+    min_score: float
+    force: bool
+    concurrency: int | None
+    checkpoint_every: int
+    checkpoint_seconds: float
+
+
+@dataclass(frozen=True)
+class _Todo:
+    index: int
+    name: str
+    data: bytes
+    sha256: str
+    content_type: str
+
+
+def _build_locked(
+    collected: Collected,
+    out: Path,
+    target: Target,
+    options: _Options,
+    progress: ReportProgress | None,
+    extract: Callable[[bytes, str], dict[str, Any]],
+) -> ReportResult:
+    previous = [] if options.force else read_report(out)
     done: dict[str, Row] = {}
     for row in previous:
         if row.done:
             done.setdefault(row.sha256, row)
 
-    files = [str(path) for path in collected.documents]
-    run = _Run(target, out, ReportInfo(min_score=min_score, target=target.name), files)
+    files = [display_name(path) for path in collected.documents]
+    info = ReportInfo(min_score=options.min_score, target=target.name)
+    run = _Run(target, out, info, files, previous=list(done.values()))
     result = ReportResult(out, [], Summary(), collected)
     first_index: dict[str, int] = {}
-    todo: list[tuple[int, Path]] = []
     hashes: set[str] = set()
-    for index, path in enumerate(collected.documents):
+
+    def note(index: int, row: Row) -> None:
+        if progress is not None:
+            progress.advance(row)
+
+    def prepare(index: int, path: Path) -> _Todo | None:
+        """Read, hash and sort one document: None when it needs no call to the target."""
         name = files[index]
         try:
-            sha = _sha256(path)
-        except OSError as exc:
+            data = read_document(path, target.max_bytes)
+            sha = hashlib.sha256(data).hexdigest()
+        except Exception as exc:  # too large, unreadable, MemoryError: this document's row
             run.rows[index] = Row(file=name, error=_error_text(exc))
-            continue
+            note(index, run.rows[index])
+            return None
         hashes.add(sha)
         if sha in first_index:
             run.duplicate_of[index] = first_index[sha]
             result.duplicates += 1
-            continue
+            note(index, Row(file=name, sha256=sha, duplicate_of=files[first_index[sha]]))
+            return None
         first_index[sha] = index
+        content_type = sniff_type(data)
         if sha in done:
             run.rows[index] = done[sha].copy(file=name, duplicate_of=None)
             result.reused += 1
+        elif content_type is None:
+            run.rows[index] = Row(file=name, error=_error_text(not_a_document(path)))
         else:
-            todo.append((index, path))
-    names = set(files)
-    result.dropped = sum(
-        1 for r in previous if (r.sha256 not in hashes if r.sha256 else r.file not in names)
-    )
+            return _Todo(index, name, data, sha, content_type)
+        note(index, run.rows[index])
+        return None
 
-    def work(path: Path) -> Row:
-        name = str(path)
+    def work(todo: _Todo) -> Row:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return Row(file=name, error=_error_text(exc))
-        sha = hashlib.sha256(data).hexdigest()
-        try:
-            answer = extract_with_retries(
-                target,
-                data,
-                content_type=sniff_type(data),
-                retries=retries,
-                max_wait=max_wait,
-                sleep=sleep,
-            )
-            return row_from_result(name, sha, answer)
+            return row_from_result(todo.name, todo.sha256, extract(todo.data, todo.content_type))
         except Exception as exc:  # one bad document never stops the run
-            return Row(file=name, sha256=sha, error=_error_text(exc))
+            return Row(file=todo.name, sha256=todo.sha256, error=_error_text(exc))
 
     if progress is not None:
-        progress.start(len(todo))
+        progress.start(len(files))
     since_write = 0
     last_write = time.monotonic()
 
@@ -222,23 +267,34 @@ def build_report(
         nonlocal since_write, last_write
         run.rows[index] = row
         result.processed += 1
-        if progress is not None:
-            progress.advance(row)
+        note(index, row)
         since_write += 1
-        if since_write >= checkpoint_every or time.monotonic() - last_write >= checkpoint_seconds:
+        if (
+            since_write >= options.checkpoint_every
+            or time.monotonic() - last_write >= options.checkpoint_seconds
+        ):
             run.write(complete=False)
             since_write, last_write = 0, time.monotonic()
 
-    workers = 1 if target.concurrency <= 1 else (concurrency or target.concurrency)
+    todo = (
+        item
+        for item in itertools.starmap(prepare, enumerate(collected.documents))
+        if item is not None
+    )
+    workers = 1 if target.concurrency <= 1 else (options.concurrency or target.concurrency)
     try:
         if workers == 1:
-            for index, path in todo:
-                finish(index, work(path))
+            for item in todo:
+                finish(item.index, work(item))
         else:
             _pooled(todo, work, finish, workers)
     except BaseException:
         run.write(complete=False)
         raise
+    names = set(files)
+    result.dropped = sum(
+        1 for r in previous if (r.sha256 not in hashes if r.sha256 else r.file not in names)
+    )
     rows, summary = run.write(complete=True)
     result.rows, result.summary = rows, summary
     result.errors = summary.errors
@@ -246,19 +302,19 @@ def build_report(
 
 
 def _pooled(
-    todo: Sequence[tuple[int, Path]],
-    work: Callable[[Path], Row],
+    todo: Iterator[_Todo],
+    work: Callable[[_Todo], Row],
     finish: Callable[[int, Row], None],
     workers: int,
 ) -> None:
-    """At most ``workers`` documents in flight; results are recorded on this (main) thread."""
+    """At most ``workers`` documents in flight (read only when a slot is free); results are
+    recorded on this (main) thread."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="expense-report")
     pending: dict[Future[Row], int] = {}
-    queue = iter(todo)
 
     def submit(n: int) -> None:
-        for index, path in itertools.islice(queue, n):
-            pending[pool.submit(work, path)] = index
+        for item in itertools.islice(todo, n):
+            pending[pool.submit(work, item)] = item.index
 
     try:
         submit(workers)

@@ -6,9 +6,13 @@
 - JSON: ``{"version": 1, "rows": [...], "summary": {...}}``; amounts are strings (Decimal text).
 - XLSX: a "Receipts" sheet (amounts as numbers, dates as dates) and a "Summary" sheet.
 
-Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is neutralised:
-CSV cells get a leading ``'`` (removed again when the report is read back), XLSX cells are stored
-as strings. ``read_report`` loads the rows back so that a re-run can skip finished documents.
+Every text cell goes through :func:`~._names.safe_text` (control characters, lone surrogates and
+what XML 1.0 cannot hold are escaped; file names are already in the form of ``_names``), so each
+format can always be written. Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+``@`` first) is neutralised: CSV cells (rows and summary) get a leading ``'`` (removed again when
+the report is read back), XLSX cells are stored as strings. The summary CSV says in its ``status``
+column whether the report is complete or partial. ``read_report`` loads the rows back so that a
+re-run can skip finished documents.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import BadRequest, ConfigError
+from ._names import safe_text
 from ._rows import AMOUNT_FIELDS, COLUMNS, FIELDS, Row, Summary, summarize
 
 __all__ = [
@@ -65,6 +70,13 @@ class ReportInfo:
     complete: bool = True
     expected: int | None = None  # documents in the input (a partial report has fewer rows)
     target: str | None = None
+
+    def status(self, documents: int) -> str:
+        """``complete``, or ``partial (3 of 5 documents)``."""
+        if self.complete:
+            return "complete"
+        total = self.expected if self.expected is not None else documents
+        return f"partial ({documents} of {total} documents)"
 
 
 def report_format(path: Path) -> str:
@@ -132,8 +144,12 @@ def _score(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
+def _clean(value: Any) -> Any:
+    return safe_text(value) if isinstance(value, str) else value
+
+
 def _plain(row: Row, min_score: float) -> dict[str, Any]:
-    """Column → Python value (Decimal/int/float/str/None) for one row."""
+    """Column → Python value (Decimal/int/float/str/None) for one row; text made writable."""
     values: dict[str, Any] = {
         "file": row.file,
         "merchant": row.merchant,
@@ -153,7 +169,7 @@ def _plain(row: Row, min_score: float) -> dict[str, Any]:
     }
     for name in FIELDS:
         values[f"{name}_score"] = row.scores.get(name)
-    return values
+    return {column: _clean(value) for column, value in values.items()}
 
 
 def _row_from_plain(values: Mapping[str, Any]) -> Row:
@@ -217,10 +233,10 @@ def _summary_dict(summary: Summary, info: ReportInfo) -> dict[str, Any]:
         "without_total": summary.without_total,
         "with_low_confidence": summary.low_confidence,
         "min_score": info.min_score,
-        "target": info.target,
+        "target": _clean(info.target),
         "by_currency": [
             {
-                "currency": c.currency or None,
+                "currency": _clean(c.currency) or None,
                 "documents": c.documents,
                 "total": str(c.total),
                 "subtotal": str(c.subtotal),
@@ -232,8 +248,8 @@ def _summary_dict(summary: Summary, info: ReportInfo) -> dict[str, Any]:
         ],
         "by_month": [
             {
-                "month": m.month or None,
-                "currency": m.currency or None,
+                "month": _clean(m.month) or None,
+                "currency": _clean(m.currency) or None,
                 "documents": m.documents,
                 "total": str(m.total),
             }
@@ -264,42 +280,50 @@ def _write_csv(path: Path, rows: Sequence[Row], summary: Summary, info: ReportIn
 
     def summary_csv(handle: io.TextIOBase) -> None:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "group",
-                "month",
-                "currency",
-                "documents",
-                "total",
-                "subtotal",
-                "tax",
-                "low_confidence_documents",
-                "low_confidence_total",
-            ]
-        )
-        for c in summary.by_currency:
-            writer.writerow(
-                [
-                    "currency",
-                    "",
-                    _escape(c.currency),
-                    c.documents,
-                    c.total,
-                    c.subtotal,
-                    c.tax,
-                    c.low_confidence,
-                    c.low_confidence_total,
-                ]
-            )
-        for m in summary.by_month:
-            writer.writerow(
-                ["month", m.month, _escape(m.currency), m.documents, m.total, "", "", "", ""]
-            )
+        for line in _summary_lines(summary, info):
+            writer.writerow(_escape(safe_text(v)) if isinstance(v, str) else v for v in line)
 
     # The summary first: if we are interrupted between the two, the rows (what a re-run reads)
     # are the older, consistent file.
     _atomic(summary_path(path), _text_writer(summary_csv))
     _atomic(path, _text_writer(rows_csv))
+
+
+SUMMARY_CSV_COLUMNS = (
+    "group",
+    "month",
+    "currency",
+    "documents",
+    "total",
+    "subtotal",
+    "tax",
+    "low_confidence_documents",
+    "low_confidence_total",
+    "status",
+)
+
+
+def _summary_lines(summary: Summary, info: ReportInfo) -> Iterable[Sequence[Any]]:
+    """The summary CSV: a ``report`` line (documents + status), then ``currency`` and ``month``
+    lines; every line repeats the status, so a partial report is visible whatever is filtered."""
+    status = info.status(summary.documents)
+    yield SUMMARY_CSV_COLUMNS
+    yield ("report", "", "", summary.documents, "", "", "", "", "", status)
+    for c in summary.by_currency:
+        yield (
+            "currency",
+            "",
+            c.currency,
+            c.documents,
+            c.total,
+            c.subtotal,
+            c.tax,
+            c.low_confidence,
+            c.low_confidence_total,
+            status,
+        )
+    for m in summary.by_month:
+        yield ("month", m.month, m.currency, m.documents, m.total, "", "", "", "", status)
 
 
 def _read_csv(path: Path) -> list[Row]:
@@ -399,11 +423,9 @@ def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportI
     sheet.freeze_panes = "B2"
 
     data = _summary_dict(summary, info)
-    total = info.expected if info.expected is not None else summary.documents
-    status = "complete" if info.complete else f"partial ({summary.documents} of {total} documents)"
     out = book.create_sheet(_SUMMARY_SHEET)
     for label, value in (
-        ("Status", status),
+        ("Status", info.status(summary.documents)),
         ("Documents", summary.documents),
         ("In totals", summary.totalled),
         ("Errors (not in totals)", summary.errors),
@@ -411,7 +433,7 @@ def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportI
         ("Without a total", summary.without_total),
         ("With low-confidence fields (kept in totals)", summary.low_confidence),
         ("Min score", info.min_score),
-        ("Target", info.target),
+        ("Target", data["target"]),
     ):
         _append(out, (label, value))
         out.cell(out.max_row, 1).font = bold

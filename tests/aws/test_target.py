@@ -202,7 +202,7 @@ def test_oversized_image_is_downscaled_to_jpeg_before_upload(function_url: FakeF
     original = _png(1400, 1000, noise=True)
     limit = 800_000
     assert len(original) > limit
-    _iam_target(function_url.url, max_bytes=limit).extract(original)
+    _iam_target(function_url.url, upload_bytes=limit).extract(original)
     sent = _sent_document(function_url.requests[0])
     assert len(sent) <= limit
     assert sent[:3] == b"\xff\xd8\xff"  # JPEG
@@ -232,7 +232,7 @@ def test_small_documents_are_untouched() -> None:
 def test_oversized_pdf_is_refused_with_advice(function_url: FakeFunctionUrl) -> None:
     pdf = b"%PDF-1.7\n" + b"0" * 1_000
     with pytest.raises(DocumentTooLarge, match=r"PDF is .* over the .* limit.*split it"):
-        _iam_target(function_url.url, max_bytes=500).extract(pdf)
+        _iam_target(function_url.url, upload_bytes=500).extract(pdf)
     assert function_url.requests == []
 
 
@@ -270,14 +270,14 @@ def test_remote_target_reads_the_project_config(tmp_path: Path) -> None:
     assert isinstance(target, FunctionUrlTarget)
     assert target.url == "https://abc.lambda-url.eu-west-1.on.aws/"
     assert target.auth == "token"
-    assert target.max_bytes == MAX_UPLOAD_BYTES
+    assert target.upload_bytes == MAX_UPLOAD_BYTES
 
     config.settings.serverless = True
     config.outputs["auth"] = "iam"
     save_config(config, tmp_path)
     target = remote_target(tmp_path)
     assert isinstance(target, FunctionUrlTarget)
-    assert (target.auth, target.max_bytes) == ("iam", MAX_UPLOAD_BYTES_SERVERLESS)
+    assert (target.auth, target.upload_bytes) == ("iam", MAX_UPLOAD_BYTES_SERVERLESS)
 
 
 def test_remote_target_defaults_to_the_current_directory(

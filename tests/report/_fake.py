@@ -84,8 +84,10 @@ class FakeTarget:
         name: str = "fake",
         interrupt_on: int | None = None,
         hook: Callable[[int], None] | None = None,
+        max_bytes: int = 20_000_000,
     ) -> None:
         self.name = name
+        self.max_bytes = max_bytes
         self.concurrency = concurrency
         self.answers = dict(answers)
         self.interrupt_on = interrupt_on
@@ -176,7 +178,7 @@ def make_folder(root: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     (root / "notes.txt").write_text("lunch with client\n")
-    (root / "nested" / "fake.png").write_text("not really a png")  # named .png, is text
+    (root / "nested" / "fake.md").write_text("%PNG not really a png\n")  # no document name
     (root / ".hidden.png").write_bytes(documents()["a.png"][:-1] + b"\x00")
     (root / ".cache").mkdir()
     (root / ".cache" / "thumb.png").write_bytes(documents()["b.jpg"])

@@ -12,16 +12,17 @@ from tests.report._fake import ORDER, documents
 def test_folder_recursive_sorted_by_magic_bytes(receipts: Path) -> None:
     found = collect_documents([receipts])
     assert [p.relative_to(receipts).as_posix() for p in found.documents] == ORDER
-    # notes.txt and nested/fake.png (text named .png); hidden: .hidden.png and .cache/thumb.png
+    # notes.txt and nested/fake.md (text); hidden: .hidden.png and .cache/thumb.png
     assert (found.skipped, found.hidden) == (2, 2)
 
 
-def test_type_comes_from_content_not_name(tmp_path: Path) -> None:
+def test_type_comes_from_content_or_a_document_name(tmp_path: Path) -> None:
     (tmp_path / "scan.dat").write_bytes(documents()["b.jpg"])
     (tmp_path / "invoice").write_bytes(documents()["nested/d.pdf"])
-    (tmp_path / "photo.jpg").write_bytes(b"hello")
+    (tmp_path / "photo.jpg").write_bytes(b"hello")  # kept: the run makes it an error row
+    (tmp_path / "notes.txt").write_bytes(b"hello")
     found = collect_documents([tmp_path])
-    assert [p.name for p in found.documents] == ["invoice", "scan.dat"]
+    assert [p.name for p in found.documents] == ["invoice", "photo.jpg", "scan.dat"]
     assert found.skipped == 1
 
 
@@ -30,7 +31,7 @@ def test_files_and_folders_in_argument_order_each_once(receipts: Path) -> None:
     found = collect_documents([pdf, receipts / "nested", receipts / "a.png", pdf])
     names = [p.relative_to(receipts).as_posix() for p in found.documents]
     assert names == ["nested/d.pdf", "nested/c.png", "nested/z_corrupt.png", "a.png"]
-    assert found.skipped == 1  # nested/fake.png
+    assert found.skipped == 1  # nested/fake.md
 
 
 def test_order_is_deterministic_whatever_the_creation_order(tmp_path: Path) -> None:

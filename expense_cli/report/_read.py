@@ -1,0 +1,76 @@
+"""Reading one document of a report: regular files only, size checked from ``fstat`` first.
+
+A report folder is input we did not make: a sparse 32 GB file, a FIFO named ``receipt.pdf`` or a
+file that grows while we read must cost at most ``max_bytes + 1`` bytes of reading and never
+block. ``_run.py`` reads each document once through :func:`read_document` and hashes those bytes;
+``_collect.py`` sniffs the first KiB through :func:`read_head`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ..errors import DocumentTooLarge, UnreadableDocument
+
+__all__ = ["read_document", "read_head"]
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _open_regular(path: Path) -> int:
+    """An fd for ``path`` if it is a regular file (a FIFO or device never blocks the open)."""
+    fd = os.open(path, _FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnreadableDocument("not a regular file (a pipe, device or socket)")
+        if _FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def read_document(path: Path, max_bytes: int) -> bytes:
+    """All bytes of ``path``; DocumentTooLarge (before reading) when it is over ``max_bytes``."""
+    fd = _open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise DocumentTooLarge(
+                f"the file is {_mb(size)}; the limit is {_mb(max_bytes)} "
+                "(shrink the scan or split the PDF)"
+            )
+        data = _read_up_to(fd, max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # it grew after the stat
+        raise DocumentTooLarge(f"the file grew past the limit of {_mb(max_bytes)} while read")
+    return data
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file."""
+    fd = _open_regular(path)
+    try:
+        return _read_up_to(fd, size)
+    finally:
+        os.close(fd)
