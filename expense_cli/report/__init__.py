@@ -13,7 +13,9 @@ for the rules on errors, duplicates and low-confidence fields.
 
 from __future__ import annotations
 
-from ._collect import Collected, collect_documents
+from ._collect import DOCUMENT_SUFFIXES, UNREADABLE_SUFFIXES, Collected, collect_documents
+from ._lock import lock_output, lock_path
+from ._names import display_name, name_bytes, name_path, safe_text
 from ._rows import COLUMNS, CurrencyTotal, MonthTotal, Row, Summary, row_from_result, summarize
 from ._run import ReportProgress, ReportResult, build_report, extract_with_retries
 from ._writers import (
@@ -28,7 +30,9 @@ from ._writers import (
 
 __all__ = [
     "COLUMNS",
+    "DOCUMENT_SUFFIXES",
     "FORMATS",
+    "UNREADABLE_SUFFIXES",
     "Collected",
     "CurrencyTotal",
     "MonthTotal",
@@ -40,10 +44,16 @@ __all__ = [
     "build_report",
     "check_writable",
     "collect_documents",
+    "display_name",
     "extract_with_retries",
+    "lock_output",
+    "lock_path",
+    "name_bytes",
+    "name_path",
     "read_report",
     "report_format",
     "row_from_result",
+    "safe_text",
     "summarize",
     "summary_path",
     "write_report",

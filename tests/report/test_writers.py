@@ -167,3 +167,57 @@ def test_failed_write_keeps_the_old_report(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [out.name] + ([summary_path(out).name] if fmt == "csv" else [])
     )
+
+
+def _summary_records(out: Path) -> list[dict[str, str]]:
+    with summary_path(out).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("info", "status"),
+    [
+        (ReportInfo(complete=True), "complete"),
+        (ReportInfo(complete=False, expected=9), "partial (5 of 9 documents)"),
+        (ReportInfo(complete=False), "partial (5 of 5 documents)"),
+    ],
+)
+def test_summary_csv_says_complete_or_partial_on_every_line(
+    tmp_path: Path, info: ReportInfo, status: str
+) -> None:
+    out = tmp_path / "r.csv"
+    write_report(out, ROWS, info)
+    records = _summary_records(out)
+    assert records[0]["group"] == "report" and records[0]["documents"] == "5"
+    assert {r["status"] for r in records} == {status}
+    assert [r["group"] for r in records[1:]] == ["currency"] * 2 + ["month"] * 2
+
+
+def test_summary_csv_of_a_report_with_only_errors_still_has_its_status(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    write_report(out, [ROWS[3]], ReportInfo(complete=False, expected=3))
+    assert [(r["group"], r["status"]) for r in _summary_records(out)] == [
+        ("report", "partial (1 of 3 documents)")
+    ]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "'"])
+def test_every_summary_csv_text_cell_is_formula_escaped(tmp_path: Path, start: str) -> None:
+    """A dishonest server chooses the date (→ month) and the currency."""
+    payload = f"{start}cmd|' /C calc'!A0"
+    rows = [
+        Row(file="a.png", sha256="a" * 64, total=Decimal(1), date=payload, currency=payload),
+        Row(
+            file="b.png", sha256="b" * 64, total=Decimal(2), date=f"{start}1+23456", currency="EUR"
+        ),
+    ]
+    out = tmp_path / "r.csv"
+    write_report(out, rows)
+    records = _summary_records(out)
+    text_cells = [r[k] for r in records for k in ("group", "month", "currency", "status")]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in text_cells)
+    assert {r["month"] for r in records if r["group"] == "month"} == {
+        "'" + payload[:7],
+        "'" + f"{start}1+2345",
+    }
+    assert read_report(out) == rows  # the rows file round-trips (escapes removed on read)
