@@ -2,21 +2,28 @@
 
 Each command group lives in its own module with its own ``typer.Typer()``; they are merged here at
 the top level. Known errors (:class:`~expense_cli.errors.ExpenseError`) become one line on stderr
-and exit code 1; set ``EXPENSE_DEBUG=1`` to get the traceback instead.
+and exit code 1; set ``EXPENSE_DEBUG=1`` to get the traceback instead. A missing optional package
+becomes one line naming the extra that provides it (``expense_cli/cli/_extras.py``).
+
+Importing this package must stay cheap: the command modules import torch, transformers, boto3,
+starlette, … inside the commands that need them, never at module level
+(``tests/cli/test_imports.py`` checks it; ``bench/bench_cli.py`` measures ``--help``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer._click import ClickException, Context  # typer vendors its own click
 from typer.core import TyperGroup
 
 from ..errors import ExpenseError
 from . import ask, demo, deploy, report, serve
+from ._extras import missing_module_hint
 
 __all__ = ["app", "main"]
 
@@ -25,6 +32,12 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _debug() -> bool:
     return os.environ.get("EXPENSE_DEBUG", "") not in ("", "0")
+
+
+def _fail(message: str, label: str = "error:") -> typer.Exit:
+    """Print ``label message`` on one line (the message is text, never rich markup)."""
+    stderr.print(f"[red]{label}[/red] {escape(message)}")
+    return typer.Exit(1)
 
 
 class _Group(TyperGroup):
@@ -36,21 +49,35 @@ class _Group(TyperGroup):
         except ExpenseError as exc:
             if _debug():
                 raise
-            stderr.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
+            raise _fail(exc.message) from None
         except (ClickException, typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
             stderr.print("[yellow]interrupted[/yellow]")
             raise typer.Exit(130) from None
+        except ModuleNotFoundError as exc:
+            if _debug():
+                raise
+            hint = missing_module_hint(exc)
+            raise (_fail(hint) if hint else _internal(exc)) from None
         except Exception as exc:
             if _debug():
                 raise
-            stderr.print(
-                f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
-                "(set EXPENSE_DEBUG=1 for the traceback)"
-            )
-            raise typer.Exit(1) from None
+            raise _internal(exc) from None
+
+
+def _internal(exc: BaseException) -> typer.Exit:
+    return _fail(
+        f"{type(exc).__name__}: {exc} (set EXPENSE_DEBUG=1 for the traceback)", "internal error:"
+    )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"expense-cli {__version__}")
+        raise typer.Exit()
 
 
 app = typer.Typer(
@@ -61,6 +88,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Receipts and invoices to expense fields and reports (LayoutLM document QA)."""
+
+
 for group in (ask, report, serve, deploy, demo):
     app.add_typer(group.app)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from ..engine import sniff_type
 from ._options import (
     JsonOpt,
     LocalOpt,
@@ -39,12 +39,14 @@ def ask(
     min_score: MinScoreOpt = 0.5,
 ) -> None:
     """Ask a receipt for its expense fields (merchant, date, total, ...) or your own questions."""
+    from ..engine import sniff_type  # magic bytes only (PIL, no torch)
+
     err = Console(stderr=True)
-    with err.status(f"reading {source}…"):
+    with err.status(f"reading {escape(source)}…"):
         data, name = read_source(source)
     target = resolve_target(local, server, model, revision)
     try:
-        with err.status(f"asking {target.name} about {name}…"):
+        with err.status(f"asking {escape(target.name)} about {escape(name)}…"):
             result = target.extract(data, content_type=sniff_type(data), questions=question or None)
     finally:
         target.close()

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from ..engine import DEFAULT_MODEL, DEFAULT_REVISION
-from ..synthetic import RECEIPT_LINES, Plant, build_model, render_receipt
-from ..targets import LocalTarget
 from ._options import JsonOpt, ModelOpt, RevisionOpt
 from ._output import print_json, print_result
 
@@ -38,11 +36,16 @@ def demo(
     json_output: JsonOpt = False,
 ) -> None:
     """Render a sample receipt, OCR it with tesseract and ask it the expense questions."""
+    # Heavy (PIL, torch, transformers): imported here so that other commands start fast.
+    from ..engine import DEFAULT_MODEL, DEFAULT_REVISION
+    from ..synthetic import RECEIPT_LINES, Plant, build_model, render_receipt
+    from ..targets import LocalTarget
+
     err = Console(stderr=True)
     workdir = Path(tempfile.mkdtemp(prefix="expense-demo-"))
     receipt = workdir / "receipt.png"
     render_receipt(RECEIPT_LINES).save(receipt)
-    err.print(f"sample receipt: {receipt}")
+    err.print(f"sample receipt: {escape(str(receipt))}")
     if model is None:
         model, revision = DEFAULT_MODEL, revision or DEFAULT_REVISION
         if not _hub_available(model, revision):
@@ -54,7 +57,7 @@ def demo(
             model = str(build_model(workdir / "synthetic-model", plant=Plant("acme", "roasters")))
             revision = None
     target = LocalTarget(model, revision)
-    with err.status(f"loading {model} and reading the receipt…"):
+    with err.status(f"loading {escape(model)} and reading the receipt…"):
         result = target.extract(receipt.read_bytes())
     if json_output:
         print_json(result)

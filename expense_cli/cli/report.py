@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,9 +19,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from ..report import ReportResult, Row, build_report, check_writable, summary_path
 from ._options import LocalOpt, ModelOpt, RevisionOpt, ServerOpt, resolve_target
+
+if TYPE_CHECKING:
+    from ..report import ReportResult, Row
 
 __all__ = ["app"]
 
@@ -31,7 +35,8 @@ PathsArg = Annotated[
     typer.Argument(
         metavar="FOLDER_OR_FILE",
         help="Folders (searched recursively; hidden entries skipped) and files. "
-        "Images and PDFs are found by their content, not their names.",
+        "Images and PDFs are found by their content; files named like one (.pdf, .jpg, ...) "
+        "that are not become error rows.",
     ),
 ]
 OutOpt = Annotated[
@@ -105,11 +110,14 @@ class _Bar:
         self._progress.start_task(self._task)
 
     def advance(self, row: Row) -> None:
-        last = Path(row.file).name + (" [red](error)[/red]" if row.error else "")
+        # row.file is already in the display form of report/_names.py (no control characters)
+        last = escape(Path(row.file).name) + (" [red](error)[/red]" if row.error else "")
         self._progress.update(self._task, advance=1, last=last)
 
 
 def _print_result(console: Console, result: ReportResult) -> None:
+    from ..report import display_name, summary_path
+
     found = result.collected
     parts = [f"{len(found.documents)} documents"]
     if result.processed:
@@ -122,18 +130,24 @@ def _print_result(console: Console, result: ReportResult) -> None:
         parts.append(f"{found.skipped} non-documents skipped")
     if found.hidden:
         parts.append(f"{found.hidden} hidden files skipped")
+    if found.unreadable_folders:
+        parts.append(
+            f"{len(found.unreadable_folders)} unreadable folders skipped "
+            f"(first: {found.unreadable_folders[0]})"
+        )
     if result.dropped:
         parts.append(f"{result.dropped} old rows no longer in the input dropped")
-    written = str(result.out)
+    written = display_name(result.out)
     if result.out.suffix.lower() == ".csv":
-        written += f" (+ {summary_path(result.out).name})"
-    console.print(f"wrote {written}: " + ", ".join(parts))
+        written += f" (+ {display_name(summary_path(result.out).name)})"
+    console.print(escape(f"wrote {written}: " + ", ".join(parts)))
     summary = result.summary
     if summary.by_currency:
         table = Table("currency", "documents", "total", "tax", "low-confidence total")
         for c in summary.by_currency:
             low = f"{c.low_confidence_total} ({c.low_confidence})" if c.low_confidence else ""
-            table.add_row(c.currency or "(none)", str(c.documents), str(c.total), str(c.tax), low)
+            cells = (c.currency or "(none)", str(c.documents), str(c.total), str(c.tax), low)
+            table.add_row(*(Text(cell) for cell in cells))
         console.print(table)
     if summary.without_total:
         console.print(f"[yellow]{summary.without_total} documents without a total[/yellow]")
@@ -163,6 +177,12 @@ def report(
 ) -> None:
     """Turn a folder of receipts (images, PDFs) into an expense report with totals per currency
     and month. Re-running resumes: documents already in the report are skipped."""
+    from ..report import (  # PIL, openpyxl: only when it runs
+        build_report,
+        check_writable,
+        display_name,
+    )
+
     check_writable(out)  # before anything slow: a bad --out is a one-line error
     target = resolve_target(local, server, model, revision)
     stdout = Console(highlight=False, soft_wrap=True)
@@ -180,7 +200,8 @@ def report(
             )
     except KeyboardInterrupt:
         stderr.print(
-            f"[yellow]interrupted:[/yellow] partial report saved to {out}; "
+            f"[yellow]interrupted:[/yellow] partial report saved to "
+            f"{escape(display_name(out))}; "
             "run the same command again to finish it"
         )
         raise typer.Exit(130) from None

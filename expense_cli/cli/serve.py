@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from ._extras import require_extra
+
 app = typer.Typer()
 
 
@@ -38,6 +40,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the model over HTTP: POST /invocations, GET /ping, and a web page at /."""
+    require_extra("serve", "serve")  # one line naming the extra, before anything heavy
     from ..serving import Settings, run
 
     settings = Settings.from_env()

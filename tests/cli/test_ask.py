@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from expense_cli.cli import app
+
+from .conftest import http_server
 
 pytestmark = [pytest.mark.model, pytest.mark.ocr]
 
@@ -33,12 +34,8 @@ def file_server(receipt_file: Path) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 def _ask(runner: CliRunner, model: Path, *args: str) -> object:

@@ -1,0 +1,74 @@
+"""The model image: assemble the build context, ``docker build``, tag and push to ECR.
+
+The context is ``pyproject.toml``, ``README.md``, ``expense_cli/``, ``container/`` and the model
+snapshot (``expense_cli/aws/_image.py`` assemble_context, fetch_model); the Dockerfile is
+``container/Dockerfile``. Registries in ECR (the AWS base images, the deployment's repository)
+are logged in to with a token from the session first.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ...aws import assemble_context, ecr_logins, fetch_model, registry_of
+from ...aws._image import ecr_region
+from .progress import step
+
+if TYPE_CHECKING:
+    import boto3
+
+    from ...aws import DeploySettings, Docker
+
+__all__ = ["build_image", "push_image"]
+
+
+def _image_tag(revision: str) -> str:
+    short = revision.removeprefix("local-")[:12]
+    return f"{short}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+
+
+def build_image(
+    docker: Docker,
+    session: boto3.Session | None,
+    settings: DeploySettings,
+    base: str,
+    tag: str | None,
+) -> dict[str, str]:
+    """Model snapshot + context in a temp dir, base-image login, docker build; the record."""
+    with tempfile.TemporaryDirectory(prefix="expense-build-") as tmp:
+        context = assemble_context(Path(tmp))
+        with step(f"Fetching the model {settings.model or '(default)'}"):
+            snapshot = fetch_model(context / "model", settings.model, settings.revision)
+        local_tag = tag or f"{settings.name}:{_image_tag(snapshot.revision)}"
+        if session is not None and ecr_region(registry_of(base)) is not None:
+            with step(f"Logging in to {registry_of(base)}"):
+                ecr_logins(docker, session, [base])
+        with step(f"docker build {local_tag}") as update:
+            docker.build(
+                context,
+                local_tag,
+                base_image=base,
+                model_id=snapshot.model_id,
+                revision=snapshot.revision,
+                on_line=update,
+            )
+    return {
+        "tag": local_tag,
+        "model_id": snapshot.model_id,
+        "revision": snapshot.revision,
+        "base_image": base,
+    }
+
+
+def push_image(docker: Docker, session: boto3.Session, local_tag: str, repository: str) -> str:
+    """Tag ``local_tag`` into ``repository`` and push it; the pushed reference."""
+    remote = f"{repository}:{local_tag.rsplit(':', 1)[-1]}"
+    with step(f"Logging in to {repository.split('/', 1)[0]}"):
+        ecr_logins(docker, session, [remote])
+    docker.tag(local_tag, remote)
+    with step(f"docker push {remote}") as update:
+        docker.push(remote, on_line=update)
+    return remote

@@ -1,0 +1,113 @@
+"""Command-line options of the deployment commands (``expense-cli deploy --help``).
+
+Defaults shown in the help text are those of :class:`expense_cli.aws.DeploySettings`
+(``expense_cli/aws/_config.py``); ``None`` means "the remembered value, else that default".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = [
+    "AuthOpt",
+    "BaseImageOpt",
+    "ConcurrencyOpt",
+    "ImageUriOpt",
+    "InstanceTypeOpt",
+    "MaxOpt",
+    "MemoryOpt",
+    "MinOpt",
+    "ModelOpt",
+    "NameOpt",
+    "ProfileOpt",
+    "RegionOpt",
+    "RevisionOpt",
+    "ServerlessOpt",
+    "YesOpt",
+]
+
+RegionOpt = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (default: remembered, else AWS_REGION / profile)."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS profile from ~/.aws/config (default: AWS_PROFILE)."),
+]
+NameOpt = Annotated[
+    str | None,
+    typer.Option("--name", help="Prefix of every AWS resource name (default: expense)."),
+]
+InstanceTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--instance-type", help="Real-time endpoint instance type (default: ml.m5.xlarge)."
+    ),
+]
+MinOpt = Annotated[
+    int | None, typer.Option("--min-instances", min=1, help="Autoscaling minimum (default: 1).")
+]
+MaxOpt = Annotated[
+    int | None,
+    typer.Option("--max-instances", min=1, max=100, help="Autoscaling maximum (default: 4)."),
+]
+ServerlessOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--serverless/--realtime",
+        help="Serverless endpoint (pay per request, cold starts, 4 MB payloads) or real-time "
+        "instances with autoscaling (default: real-time).",
+    ),
+]
+MemoryOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--serverless-memory",
+        help="Serverless memory in MB: 1024-6144 in steps of 1024 (default: 4096).",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--serverless-concurrency", min=1, max=200, help="Serverless max concurrency (default: 5)."
+    ),
+]
+AuthOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--auth",
+        help="iam: requests are SigV4-signed with your AWS credentials (default); token: public "
+        "URL checked against a bearer token that is generated and shown once.",
+    ),
+]
+ImageUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image-uri",
+        metavar="URI",
+        help="Use this pushed model image; skips docker build/push (and the ECR repository).",
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="DIR_OR_ID",
+        help="Model baked into the image: a saved model directory or a Hub id "
+        "(default: impira/layoutlm-invoices at its pinned revision).",
+    ),
+]
+RevisionOpt = Annotated[
+    str | None, typer.Option("--revision", metavar="REV", help="Hub revision of --model.")
+]
+BaseImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-image",
+        metavar="URI",
+        help="Base image (default: the AWS Hugging Face PyTorch inference image of the region).",
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

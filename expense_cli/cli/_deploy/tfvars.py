@@ -1,0 +1,84 @@
+"""Settings → Terraform: validate the merged settings, then write them as stack variables.
+
+The variables are those of ``terraform/variables.tf``; the defaults behind ``None`` options are
+:class:`expense_cli.aws.DeploySettings` (``expense_cli/aws/_config.py``). The bearer token never
+goes into the variables file: it reaches Terraform through ``TF_VAR_auth_token`` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import ConfigError
+
+if TYPE_CHECKING:
+    from ...aws import DeploySettings, ProjectConfig
+
+__all__ = ["cost_note", "merged_settings", "terraform_env", "terraform_variables"]
+
+_MEMORY_SIZES = range(1024, 6145, 1024)
+
+
+def merged_settings(config: ProjectConfig, **given: Any) -> DeploySettings:
+    """The remembered settings with the options given now (``None``: keep), validated."""
+    settings = config.settings.replace(**given)
+    if settings.image_uri == "":
+        settings.image_uri = None  # --image-uri "" goes back to building the image
+    if settings.auth not in ("iam", "token"):
+        raise ConfigError(f"--auth must be iam or token, not {settings.auth!r}")
+    if settings.serverless_memory_mb not in _MEMORY_SIZES:
+        raise ConfigError("--serverless-memory must be 1024, 2048, 3072, 4096, 5120 or 6144")
+    if settings.max_instances < settings.min_instances:
+        raise ConfigError("--max-instances must be at least --min-instances")
+    return settings
+
+
+def terraform_env(settings: DeploySettings, config: ProjectConfig) -> dict[str, str]:
+    """Environment for the terraform process: the profile, and the token as ``TF_VAR_``."""
+    env: dict[str, str] = {}
+    if settings.profile:
+        env["AWS_PROFILE"] = settings.profile
+    if settings.auth == "token" and config.auth_token:
+        env["TF_VAR_auth_token"] = config.auth_token  # never written into the tfvars file
+    return env
+
+
+def terraform_variables(
+    settings: DeploySettings, zip_path: Path, image_tag: str | None
+) -> dict[str, Any]:
+    """The root stack's variables (``terraform/variables.tf``) for these settings."""
+    variables: dict[str, Any] = {
+        "name": settings.name,
+        "region": settings.region,
+        "instance_type": settings.instance_type,
+        "min_instances": settings.min_instances,
+        "max_instances": settings.max_instances,
+        "serverless": settings.serverless,
+        "serverless_memory_mb": settings.serverless_memory_mb,
+        "serverless_max_concurrency": settings.serverless_max_concurrency,
+        "auth": settings.auth,
+        "lambda_zip": str(zip_path),
+        # The repository only holds images this tool pushed: destroy removes them with it.
+        "force_delete_repository": True,
+    }
+    if settings.image_uri:
+        variables["image_uri"] = settings.image_uri
+        variables["create_repository"] = False
+    else:
+        variables["image_tag"] = image_tag or "latest"
+    return variables
+
+
+def cost_note(settings: DeploySettings) -> str:
+    """What the deployment will bill, for the confirmation prompt."""
+    if settings.serverless:
+        return (
+            f"a serverless SageMaker endpoint ({settings.serverless_memory_mb} MB, up to "
+            f"{settings.serverless_max_concurrency} concurrent): billed per request-second"
+        )
+    return (
+        f"a real-time SageMaker endpoint: {settings.min_instances} to {settings.max_instances} x "
+        f"{settings.instance_type}, billed per instance-hour for as long as it exists "
+        "(`expense-cli destroy` stops the cost)"
+    )
