@@ -1,11 +1,16 @@
 """One error hierarchy for engine, server and CLI.
 
-Every error a user can cause or meet carries a stable ``code`` and the HTTP ``status`` the server
-answers with; the CLI prints ``message`` on one line and exits 1. Anything that is not an
-``ExpenseError`` is a bug and is reported as such (500 / traceback with ``EXPENSE_DEBUG=1``).
+Every error a user can cause or meet is a :class:`~expense_cli.contract.ContractError`: a stable
+``code`` from the contract's table (``expense_cli/contract.py``), which gives the HTTP ``status``
+the server answers with. Each class below has a default code; a raise site may name a more
+precise one of the same status (``BadRequest("...", code="invalid_question")``). The CLI prints
+``message`` on one line and exits 1. Anything that is not an ``ExpenseError`` is a bug and is
+reported as such (500 / traceback with ``EXPENSE_DEBUG=1``).
 """
 
 from __future__ import annotations
+
+from .contract import ContractError
 
 __all__ = [
     "BadRequest",
@@ -21,83 +26,69 @@ __all__ = [
 ]
 
 
-class ExpenseError(Exception):
+class ExpenseError(ContractError):
     """Base class: a known failure with a one-line message for the user."""
 
-    code = "error"
-    status = 500
-    retry_after: int | None = None
+    code = "internal_error"
 
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if retry_after is not None:
-            self.retry_after = retry_after
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(code or type(self).code, message, retry_after=retry_after)
 
     def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"error": {"code": self.code, "message": self.message}}
+        return self.body()
 
 
 class BadRequest(ExpenseError):
     """The request itself is wrong: empty body, bad base64, too many questions, ..."""
 
     code = "bad_request"
-    status = 400
 
 
 class DocumentTooLarge(ExpenseError):
     """Too many bytes, pixels or pages."""
 
-    code = "too_large"
-    status = 413
+    code = "document_too_large"
 
 
 class UnsupportedDocument(ExpenseError):
     """Not an image or PDF we can read (by magic bytes, not by file name)."""
 
-    code = "unsupported_type"
-    status = 415
+    code = "unsupported_media_type"
 
 
 class UnreadableDocument(ExpenseError):
     """Looks like a supported type but is truncated or corrupt."""
 
     code = "unreadable_document"
-    status = 422
 
 
 class Overloaded(ExpenseError):
     """Too many requests in flight; try again after ``retry_after`` seconds."""
 
-    code = "overloaded"
-    status = 429
-    retry_after = 1
+    code = "throttled"
 
 
 class ModelNotReady(ExpenseError):
     """The model is still loading (or the endpoint is still being created)."""
 
     code = "model_not_ready"
-    status = 503
-    retry_after = 5
 
 
 class RemoteError(ExpenseError):
     """The server or endpoint behind us failed."""
 
     code = "endpoint_error"
-    status = 502
 
 
 class Timeout(ExpenseError):
     """The work did not finish within its time limit."""
 
     code = "timeout"
-    status = 504
 
 
 class ConfigError(ExpenseError):
     """Local set-up problem: missing tool, credentials, model dir, ... (CLI only)."""
 
     code = "config_error"
-    status = 500

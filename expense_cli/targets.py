@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
+from .contract import ERRORS
 from .errors import (
     BadRequest,
     DocumentTooLarge,
@@ -113,19 +114,23 @@ class LocalTarget:
 
 
 def error_from_response(status: int, body: bytes, headers: Any = None) -> ExpenseError:
-    """Turn an error response of our contract back into the matching exception."""
+    """Turn an error response of our contract back into the matching exception (with the
+    response's own code when the contract's table agrees on its status)."""
+    code: str | None = None
     try:
         err = json.loads(body)["error"]
         message = str(err["message"])
-    except (ValueError, KeyError, TypeError):
+        code = str(err.get("code"))
+    except (ValueError, KeyError, TypeError, AttributeError):
         message = body[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
+    spec = ERRORS.get(code or "")
     cls = _BY_STATUS.get(status, RemoteError)
     retry = None
     if headers is not None and headers.get("retry-after", "").isdigit():
         retry = int(headers["retry-after"])
     if status in (401, 403):
         message = f"not authorised ({status}): {message}"
-    return cls(message, retry_after=retry)
+    return cls(message, code=code if spec and spec.status == status else None, retry_after=retry)
 
 
 class HttpTarget:

@@ -28,9 +28,20 @@ from typing import Any
 
 from _errors import HandlerError
 
+from expense_cli.contract import ERRORS, ContractError
+
 __all__ = ["EndpointInvoker", "map_client_error"]
 
 _PASS_THROUGH = frozenset({400, 413, 415, 422})
+_DEFAULT_CODES = {
+    400: "bad_request",
+    413: "document_too_large",
+    415: "unsupported_media_type",
+    422: "unreadable_document",
+    429: "throttled",
+    503: "model_not_ready",
+    504: "timeout",
+}
 _MAX_MESSAGE = 500
 _DEFAULT_RETRY_AFTER = {429: "5", 503: "30"}
 
@@ -48,7 +59,7 @@ def _retry_after(response: dict[str, Any], status: int) -> dict[str, str]:
     return {"retry-after": value}
 
 
-def _model_error(response: dict[str, Any]) -> HandlerError:
+def _model_error(response: dict[str, Any]) -> ContractError:
     original_status = response.get("OriginalStatusCode")
     original = str(response.get("OriginalMessage") or "")
     code: str | None = None
@@ -65,27 +76,18 @@ def _model_error(response: dict[str, Any]) -> HandlerError:
             message = inner["message"]
     message = _short(message) or "the model server failed without a message"
     status = original_status if isinstance(original_status, int) else 0
-    if status in _PASS_THROUGH:
-        defaults = {
-            400: "bad_request",
-            413: "document_too_large",
-            415: "unsupported_media_type",
-            422: "unreadable_document",
-        }
-        return HandlerError(status, code or defaults[status], message)
-    if status in (429, 503):
-        return HandlerError(
-            status,
-            code or ("throttled" if status == 429 else "model_not_ready"),
-            message,
-            headers=_retry_after(response, status),
-        )
-    if status == 504:
-        return HandlerError(504, code or "model_timeout", message)
-    return HandlerError(502, "model_error", f"the model server failed: {message}")
+    spec = ERRORS.get(code or "")
+    if status in _PASS_THROUGH or status in (429, 503, 504):
+        # The container speaks the same contract: keep its code when the table agrees on the
+        # status, else the table's usual code for that status.
+        if spec is None or spec.status != status:
+            code = _DEFAULT_CODES[status]
+        headers = _retry_after(response, status) if status in (429, 503) else None
+        return ContractError(str(code), message, headers=headers)
+    return ContractError("model_error", f"the model server failed: {message}")
 
 
-def map_client_error(response: dict[str, Any]) -> HandlerError:
+def map_client_error(response: dict[str, Any]) -> ContractError:
     """Translate a botocore ``ClientError.response`` from InvokeEndpoint into a HandlerError."""
     error = response.get("Error", {}) or {}
     code = str(error.get("Code", ""))

@@ -1,60 +1,46 @@
-"""Errors the handler turns into JSON HTTP responses.
+"""Errors → function URL responses.
 
-Every failure the handler knows about is a :class:`HandlerError` carrying the HTTP status, a short
-machine-readable ``code`` and a human message; :func:`error_response` renders it as the function
-URL response ``{"statusCode", "headers", "body"}`` with the body
-``{"error": {"code": ..., "message": ...}}``. Nothing here ever renders a stack trace.
+Every failure the handler knows about is a :class:`~expense_cli.contract.ContractError` whose code
+is in the contract's table (``expense_cli/contract.py``, carried in the zip), which gives its HTTP
+status; :func:`error_response` renders it as ``{"statusCode", "headers", "body"}`` with the body
+``{"error": {"code", "message", "request_id"}}``. Nothing here ever renders a stack trace.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = [
-    "HandlerError",
-    "error_response",
-    "json_response",
-]
+from expense_cli.contract import ContractError, dumps
+
+__all__ = ["HandlerError", "error_response", "json_response"]
 
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
-class HandlerError(Exception):
-    """A failure with a definite HTTP status (4xx for the caller, 5xx for us or the endpoint)."""
+class HandlerError(ContractError):
+    """A :class:`ContractError` raised with its status spelled out; the status must be the one the
+    contract's table gives the code (so a call site cannot drift from the table)."""
 
     def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers: dict[str, str] = dict(headers or {})
-
-    def __repr__(self) -> str:
-        return f"HandlerError({self.status}, {self.code!r}, {self.message!r})"
+        super().__init__(code, message, headers=headers)
+        if status != self.status:
+            raise ValueError(f"error {code!r} is HTTP {self.status} in the contract, not {status}")
 
 
 def json_response(
-    status: int, body: str, headers: Mapping[str, str] | None = None
+    status: int, body: str | bytes, headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """A function URL response whose body is already-serialised JSON text."""
+    """A function URL response whose body is already-serialised JSON."""
     merged = dict(_JSON_HEADERS)
     if headers:
         merged.update(headers)
-    return {"statusCode": status, "headers": merged, "body": body}
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    return {"statusCode": status, "headers": merged, "body": text}
 
 
-def error_response(error: HandlerError, *, request_id: str | None = None) -> dict[str, Any]:
+def error_response(error: ContractError, *, request_id: str | None = None) -> dict[str, Any]:
     """Render ``error`` as a JSON error response (with the request id when known)."""
-    payload: dict[str, Any] = {"code": error.code, "message": error.message}
-    if request_id is not None:
-        payload["request_id"] = request_id
-    return json_response(error.status, json.dumps({"error": payload}), error.headers)
+    return json_response(error.status, dumps(error.body(request_id)), error.headers)

@@ -23,10 +23,12 @@ from typing import Any
 from _auth import TokenAuthenticator, ssm_token_loader
 from _config import ConfigError, Settings
 from _endpoint import EndpointInvoker
-from _errors import HandlerError, error_response, json_response
+from _errors import error_response, json_response
 from _fetch import FetchPolicy, fetch_document
 from _log import configure, log_request
-from _request import parse_request, request_headers, request_method
+from _request import parse_event, request_headers, request_method
+
+from expense_cli.contract import ContractError
 
 __all__ = ["Handler", "lambda_handler", "reset"]
 
@@ -116,16 +118,14 @@ class Handler:
         record: dict[str, Any] = {"event": "request", "request_id": request_id}
         try:
             response = self._handle(event, context, record)
-        except HandlerError as exc:
+        except ContractError as exc:
             record["code"] = exc.code
             response = error_response(exc, request_id=request_id)
         except Exception:
             _logger.exception("unexpected error (request_id=%s)", request_id)
             record["code"] = "internal_error"
             response = error_response(
-                HandlerError(
-                    500, "internal_error", f"internal error; quote request id {request_id}"
-                ),
+                ContractError("internal_error", f"internal error; quote request id {request_id}"),
                 request_id=request_id,
             )
         response["headers"]["x-request-id"] = request_id
@@ -138,21 +138,23 @@ class Handler:
         self, event: Mapping[str, Any], context: Any, record: dict[str, Any]
     ) -> dict[str, Any]:
         if not isinstance(event, Mapping):
-            raise HandlerError(400, "invalid_event", "the request could not be read")
+            raise ContractError("invalid_event", "the request could not be read")
         method = request_method(event)
         record["method"] = method
         if method != "POST":
-            raise HandlerError(
-                405,
+            raise ContractError(
                 "method_not_allowed",
                 'use POST with {"image": "https://..."} or {"document": "<base64>"}',
                 headers={"allow": "POST"},
             )
         if self.authenticator is not None:
             self.authenticator.check(request_headers(event))
-        request = parse_request(event, self.settings)
+        request = parse_event(event, self.settings)
+        body = event.get("body")
         record.update(
-            source=request.source, bytes_in=request.body_bytes, n_questions=len(request.questions)
+            source=request.source,
+            bytes_in=len(body) if isinstance(body, str) else 0,
+            n_questions=len(request.questions),
         )
 
         if request.source == "url":
@@ -165,13 +167,11 @@ class Handler:
             record.update(host=fetched.host, redirects=fetched.redirects)
             document_b64, document_size = base64.b64encode(fetched.data), len(fetched.data)
         else:
-            assert request.document_b64 is not None
-            document_b64, document_size = request.document_b64, request.document_size
+            document_b64, document_size = request.document_b64(), request.size
         record["doc_bytes"] = document_size
         payload = _payload(document_b64, request.questions)
         if len(payload) > self.settings.max_payload_bytes:
-            raise HandlerError(
-                413,
+            raise ContractError(
                 "document_too_large",
                 f"the document is {document_size} bytes, which base64-encoded (+33%) exceeds "
                 f"the endpoint's {self.settings.max_payload_bytes}-byte request limit; shrink it "
@@ -179,8 +179,8 @@ class Handler:
             )
 
         if _remaining_ms(context) < _MIN_INVOKE_MS:
-            raise HandlerError(
-                504, "timeout", "not enough time left to ask the model; retry, or send the bytes"
+            raise ContractError(
+                "timeout", "not enough time left to ask the model; retry, or send the bytes"
             )
         invoke_started = time.perf_counter()
         try:
@@ -194,7 +194,7 @@ class Handler:
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            raise HandlerError(502, "model_error", "the model server returned no JSON object")
+            raise ContractError("model_error", "the model server returned no JSON object")
         record["code"] = "ok"
         return json_response(200, text)
 
@@ -227,10 +227,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_id = _request_id(event if isinstance(event, Mapping) else {}, context)
         _logger.error("configuration error (request_id=%s): %s", request_id, exc)
         response = error_response(
-            HandlerError(
-                500,
-                "internal_error",
-                f"the function is misconfigured; quote request id {request_id}",
+            ContractError(
+                "internal_error", f"the function is misconfigured; quote request id {request_id}"
             ),
             request_id=request_id,
         )

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..contract import sniff_type
 from ..errors import (
     ConfigError,
     DocumentTooLarge,
@@ -69,7 +70,7 @@ def shrink_document(data: bytes, limit: int = MAX_UPLOAD_BYTES) -> tuple[bytes, 
     if len(data) <= limit:
         return data, None
     advice = "split it, scan at a lower resolution, or run it locally with --local / --server URL"
-    if data[:5] == b"%PDF-":
+    if sniff_type(data) == "application/pdf":
         raise DocumentTooLarge(
             f"the PDF is {_mb(len(data))}, over the {_mb(limit)} upload limit of the function URL: "
             + advice

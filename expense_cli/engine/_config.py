@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .. import contract
+
 __all__ = ["DEFAULT_MODEL", "DEFAULT_REVISION", "EngineConfig", "Limits"]
 
 DEFAULT_MODEL = "impira/layoutlm-invoices"
@@ -16,11 +18,17 @@ DEFAULT_MODEL = "impira/layoutlm-invoices"
 DEFAULT_REVISION = "783b0c2"
 
 
+def _config_error(exc: Exception) -> Exception:
+    from ..errors import ConfigError
+
+    return ConfigError(str(exc))
+
+
 @dataclass(frozen=True)
 class Limits:
     """What a single document may cost. Each breach is a clear 413 error, checked before work."""
 
-    max_bytes: int = 20_000_000
+    max_bytes: int = contract.MAX_DOCUMENT_BYTES
     max_pages: int = 20
     max_pixels: int = 50_000_000  # per page/frame, checked from the header before decoding
     max_total_pixels: int = 200_000_000
@@ -29,8 +37,8 @@ class Limits:
     # text has ~10,000 characters; a few KB of PDF can claim hundreds of thousands.
     max_page_chars: int = 20_000
     max_document_chars: int = 100_000
-    max_questions: int = 20
-    max_question_chars: int = 200
+    max_questions: int = contract.MAX_QUESTIONS
+    max_question_chars: int = contract.MAX_QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -61,23 +69,16 @@ class EngineConfig:
         limits = base.limits
 
         def num(name: str, default: int) -> int:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
             try:
-                return int(raw)
-            except ValueError:
-                from ..errors import ConfigError
-
-                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+                return contract.env_int(env, name, default)
+            except contract.SettingError as exc:
+                raise _config_error(exc) from None
 
         def flag(name: str, default: bool | None) -> bool | None:
-            raw = env.get(name, "").strip().lower()
-            if raw in ("1", "true", "yes", "on"):
-                return True
-            if raw in ("0", "false", "no", "off"):
-                return False
-            return default
+            try:
+                return contract.env_bool(env, name, default)
+            except contract.SettingError as exc:
+                raise _config_error(exc) from None
 
         limits = Limits(
             max_bytes=num("EXPENSE_MAX_BYTES", limits.max_bytes),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import BadRequest
+from .. import contract
 from ._config import Limits
 
 __all__ = ["DEFAULT_FIELDS", "FieldSpec", "Query", "plan_queries"]
@@ -36,24 +36,20 @@ class Query:
 
 
 def plan_queries(questions: Sequence[str] | None, limits: Limits) -> list[Query]:
-    """No questions → every default field; a field name (``total``) → that field's question."""
+    """No questions → every default field; a field name (``total``) → that field's question.
+
+    The questions obey the wire contract's rules (``expense_cli/contract.py``), so ``--local``
+    refuses exactly what the server and the function URL refuse.
+    """
     if questions is None or len(questions) == 0:
         return [Query(spec.question, name, spec.kind) for name, spec in DEFAULT_FIELDS.items()]
     if isinstance(questions, str):
         questions = [questions]
-    if len(questions) > limits.max_questions:
-        raise BadRequest(f"{len(questions)} questions; at most {limits.max_questions} are allowed")
+    rules = contract.Limits(
+        max_questions=limits.max_questions, max_question_chars=limits.max_question_chars
+    )
     queries: list[Query] = []
-    for question in questions:
-        if not isinstance(question, str):
-            raise BadRequest("each question must be a string")
-        text = " ".join(question.split())
-        if not text:
-            raise BadRequest("empty question")
-        if len(text) > limits.max_question_chars:
-            raise BadRequest(
-                f"question is {len(text)} characters; at most {limits.max_question_chars}"
-            )
+    for text in contract.check_questions(questions, rules):
         key = text.lower().replace("-", "_").replace(" ", "_")
         spec = DEFAULT_FIELDS.get(key)
         queries.append(Query(spec.question, key, spec.kind) if spec else Query(text))

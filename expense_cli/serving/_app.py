@@ -17,12 +17,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ExpenseError
+from ..contract import ContractError, error_body
 from ._access import AccessLog
-from ._errors import Internal, error_response
+from ._errors import Internal, error_response, json_response
 from ._runtime import as_runtime_response
 from ._service import EngineLike, Loader, Service, load_engine
 from ._settings import Settings
@@ -74,7 +74,7 @@ def create_app(
         info = info_of(request)
         try:
             return await service.invoke(request, info)
-        except ExpenseError as exc:
+        except ContractError as exc:
             info["error"] = exc.code
             return error_response(exc)
         except Exception:
@@ -91,13 +91,13 @@ def create_app(
     async def ping(request: Request) -> Response:
         try:
             service.check_ready()
-        except ExpenseError as exc:
+        except ContractError as exc:
             info_of(request)["error"] = exc.code
             return error_response(exc)
-        return JSONResponse({"status": "ok"})
+        return json_response({"status": "ok"})
 
     async def execution_parameters(request: Request) -> Response:
-        return JSONResponse(
+        return json_response(
             {
                 "MaxConcurrentTransforms": settings.max_concurrency,
                 "BatchStrategy": "SINGLE_RECORD",
@@ -114,15 +114,14 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         codes = {404: "not_found", 405: "method_not_allowed"}
-        code = codes.get(exc.status_code, "http_error")
+        code = codes.get(exc.status_code, "bad_request")
         messages = {
             404: f"no such path: {request.url.path}",
             405: f"{request.method} is not allowed on {request.url.path}",
         }
         message = messages.get(exc.status_code, str(exc.detail))
         info_of(request)["error"] = code
-        body = {"error": {"code": code, "message": message}}
-        return JSONResponse(body, exc.status_code, dict(exc.headers or {}))
+        return json_response(error_body(code, message), exc.status_code, dict(exc.headers or {}))
 
     async def server_error(request: Request, exc: Exception) -> Response:
         return error_response(Internal("internal server error"))

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
+from ..contract import ContractError, dumps
 from ..errors import ExpenseError
 
-__all__ = ["Internal", "LoadFailed", "error_response"]
+__all__ = ["Internal", "LoadFailed", "error_response", "json_response"]
 
 
 class Internal(ExpenseError):
     code = "internal_error"
-    status = 500
 
 
 class LoadFailed(ExpenseError):
     code = "model_load_failed"
-    status = 500
 
 
-def error_response(exc: ExpenseError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    return JSONResponse(exc.to_dict(), exc.status, headers)
+def json_response(
+    content: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """JSON written by :func:`expense_cli.contract.dumps` (never fails on odd text)."""
+    return Response(dumps(content), status, headers, media_type="application/json")
+
+
+def error_response(exc: ContractError) -> Response:
+    return json_response(exc.body(), exc.status, exc.headers)

@@ -220,7 +220,7 @@ def test_one_structured_log_line_per_request_without_secrets(
     assert first["host"] == "files.test"
     assert first["doc_bytes"] == len(PNG)
     assert {"ms_total", "ms_fetch", "ms_invoke", "bytes_in"} <= set(first)
-    assert (second["source"], second["n_questions"], second["code"]) == ("base64", 0, "ok")
+    assert (second["source"], second["n_questions"], second["code"]) == ("document", 0, "ok")
     assert (third["status"], third["code"]) == (403, "forbidden")
     text = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (
@@ -289,7 +289,7 @@ def test_settings_defaults() -> None:
     assert (settings.auth_mode, settings.max_body_bytes, settings.max_document_bytes) == (
         "iam",
         6_000_000,
-        5_000_000,
+        4_400_000,
     )
     assert (settings.fetch_timeout_s, settings.allow_http_urls) == (10.0, False)
     assert (settings.max_questions, settings.max_question_chars) == (20, 200)

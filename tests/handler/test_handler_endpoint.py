@@ -87,11 +87,12 @@ def test_model_crash_is_502_with_the_model_message(
 def test_model_loading_is_503_with_retry_after(
     make_handler: Callable[..., Any], sagemaker_stub: SageMakerStub
 ) -> None:
+    # The container's code is kept only when the contract's table agrees on its status.
     original = _serving_error("model_loading", "the model is loading")
     sagemaker_stub.error(424, "ModelError", _model_error(503, original))
     response = make_handler()(EVENT, None)
     assert response["statusCode"] == 503
-    assert body_of(response)["error"]["code"] == "model_loading"
+    assert body_of(response)["error"]["code"] == "model_not_ready"
     assert int(response["headers"]["retry-after"]) > 0
 
 

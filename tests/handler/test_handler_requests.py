@@ -124,7 +124,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
         415,
         "unsupported_media_type",
     ),
-    ("raw-empty", make_event(b"", content_type="image/png"), {}, 400, "empty_document"),
+    ("raw-empty", make_event(b"", content_type="image/png"), {}, 400, "empty_body"),
     (
         "raw-not-image",
         make_event(b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"),
@@ -153,7 +153,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
         400,
         "invalid_json",
     ),
-    ("body-not-string", {**make_event("{}"), "body": 12345}, {}, 400, "invalid_body"),
+    ("body-not-string", {**make_event("{}"), "body": 12345}, {}, 400, "invalid_event"),
     (
         "huge-body",
         make_event(json_body={"document": B64 * 4}),

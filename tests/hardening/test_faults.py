@@ -172,7 +172,7 @@ FAULTS: list[tuple[str, Any, int, str, int]] = [
     # name, how the stub answers, handler status, error code, endpoint calls (retries included)
     ("model-500", (424, "ModelError", _model_error(500, "internal_error")), 502, "model_error", 1),
     ("model-504", (424, "ModelError", _model_error(504, "timeout")), 504, "timeout", 1),
-    ("model-429", (424, "ModelError", _model_error(429, "overloaded")), 429, "overloaded", 1),
+    ("model-429", (424, "ModelError", _model_error(429, "throttled")), 429, "throttled", 1),
     ("throttled", (400, "ThrottlingException", {"message": "Rate exceeded"}), 429, "throttled", 2),
     ("unavailable", (503, "ServiceUnavailable", {"Message": "down"}), 503,
      "endpoint_unavailable", 2),

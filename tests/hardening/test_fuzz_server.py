@@ -168,4 +168,4 @@ def test_deeply_nested_json_is_a_400(client: TestClient, opener: bytes) -> None:
         "/invocations", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "bad_request"
+    assert response.json()["error"]["code"] == "invalid_json"

@@ -62,9 +62,9 @@ def server_url(engine: Engine) -> Iterator[str]:
 @pytest.mark.parametrize(
     ("name", "status", "code"),
     [
-        ("pdf_flate_400mb", 413, "too_large"),
-        ("pdf_text_240k_words", 413, "too_large"),
-        ("png_bomb_10k", 413, "too_large"),
+        ("pdf_flate_400mb", 413, "document_too_large"),
+        ("pdf_text_240k_words", 413, "document_too_large"),
+        ("png_bomb_10k", 413, "document_too_large"),
         ("png_prefix_pdf", 422, "unreadable_document"),
     ],
 )

@@ -50,24 +50,24 @@ def _kinds(png: bytes) -> dict[str, tuple[Callable[[httpx.Client], httpx.Respons
                 "/invocations", content=b"{nope", headers={"content-type": "application/json"}
             ),
             400,
-            "bad_request",
+            "invalid_json",
         ),
         "bad-field": (
             lambda c: c.post("/invocations", json={"document": document, "x": 1}),
             400,
-            "bad_request",
+            "unknown_field",
         ),
         "bad-type": (
             lambda c: c.post("/invocations", content=b"a,b", headers={"content-type": "text/csv"}),
             415,
-            "unsupported_type",
+            "unsupported_media_type",
         ),
         "not-a-document": (
             lambda c: c.post(
                 "/invocations", content=b"hello", headers={"content-type": "image/png"}
             ),
             415,
-            "unsupported_type",
+            "unsupported_media_type",
         ),
         "truncated": (
             lambda c: c.post(
@@ -79,7 +79,7 @@ def _kinds(png: bytes) -> dict[str, tuple[Callable[[httpx.Client], httpx.Respons
         "bomb": (
             lambda c: c.post("/invocations", content=bomb, headers={"content-type": "image/png"}),
             413,
-            "too_large",
+            "document_too_large",
         ),
         "wrong-method": (lambda c: c.get("/invocations"), 405, "method_not_allowed"),
         "wrong-path": (lambda c: c.post("/nope", json=good), 404, "not_found"),

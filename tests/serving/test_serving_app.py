@@ -88,21 +88,24 @@ def strict_url(engine: Engine) -> object:
 def _bad_requests(receipt_png: bytes) -> list[tuple[str, dict[str, object], int, str]]:
     js = {"Content-Type": "application/json"}
     return [
-        ("bad JSON", {"content": b"{oops", "headers": js}, 400, "bad_request"),
-        ("missing document", {"json": {"questions": ["x"]}}, 400, "bad_request"),
-        ("bad base64", {"json": {"document": "@@not base64@@"}}, 400, "bad_request"),
-        ("empty body", {"content": b"", "headers": js}, 400, "bad_request"),
-        ("empty document", {"json": {"document": ""}}, 400, "bad_request"),
-        ("not an image", {"json": {"document": b64(b"hello, world")}}, 415, "unsupported_type"),
-        ("text body", {"content": b"hi", "headers": {"Content-Type": "text/plain"}}, 415,
-         "unsupported_type"),
+        ("bad JSON", {"content": b"{oops", "headers": js}, 400, "invalid_json"),
+        ("missing document", {"json": {"questions": ["x"]}}, 400, "missing_document"),
+        ("bad base64", {"json": {"document": "@@not base64@@"}}, 400, "invalid_base64"),
+        ("empty body", {"content": b"", "headers": js}, 400, "empty_body"),
+        ("empty document", {"json": {"document": ""}}, 400, "empty_document"),
+        ("not an image", {"json": {"document": b64(b"hello, world")}}, 415,
+         "unsupported_media_type"),
+        ("text body", {"content": b"hi", "headers": {"Content-Type": "text/plain"}}, 400,
+         "invalid_json"),
+        ("unknown type", {"content": b"hi", "headers": {"Content-Type": "video/mp4"}}, 415,
+         "unsupported_media_type"),
         ("truncated", {"json": {"document": b64(receipt_png[:2000])}}, 422, "unreadable_document"),
         ("too big", {"content": b"\0" * 300_000, "headers": {"Content-Type": "image/png"}}, 413,
-         "too_large"),
+         "body_too_large"),
         ("too many questions", {"json": {"document": b64(receipt_png), "questions": ["q"] * 21}},
-         400, "bad_request"),
+         400, "too_many_questions"),
         ("URL instead of bytes", {"json": {"image": "https://example.com/r.png"}}, 400,
-         "bad_request"),
+         "url_not_supported"),
     ]  # fmt: skip
 
 
@@ -209,7 +212,7 @@ def test_overload_answers_429_at_once_and_recovers(engine: Engine, receipt_png: 
             gated.gate.set()
         assert refused.status_code == 429
         assert refused.headers["retry-after"].isdigit()
-        assert error_of(refused)["code"] == "overloaded"
+        assert error_of(refused)["code"] == "throttled"
         assert first.result(60).status_code == 200
         assert sorted(f.result(60).status_code for f in others) == [200, 429]
         assert post(url, **payload).status_code == 200

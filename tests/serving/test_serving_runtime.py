@@ -75,7 +75,7 @@ def test_container_errors_come_back_as_model_errors(server_url: str) -> None:
     assert error["Error"]["Code"] == "ModelError"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert error["OriginalStatusCode"] == 400
-    assert json.loads(error["OriginalMessage"])["error"]["code"] == "bad_request"
+    assert json.loads(error["OriginalMessage"])["error"]["code"] == "invalid_base64"
 
 
 def test_unsupported_raw_body_is_a_model_error_415(server_url: str) -> None:
