@@ -4,10 +4,20 @@ Base image: the AWS Hugging Face PyTorch *inference* Deep Learning Container of 
 ``sagemaker`` SDK is importable its ``image_uris.retrieve(framework="huggingface", ...,
 image_scope="inference")`` names it; otherwise (the SDK pulls ~100 packages — mlflow, pandas,
 pyarrow, scikit-learn — so it is not a dependency) the table below, taken from the SDK's own
-``image_uri_config/huggingface.json`` (transformers 4.51.3, PyTorch 2.6.0, py312): the image is
+``image_uri_config/huggingface.json``: the image is
 ``{account}.dkr.ecr.{region}.{domain}/huggingface-pytorch-inference:{tag}`` with tag
-``2.6.0-transformers4.51.3-{cpu|gpu}-py312-{ubuntu22.04|cu124-ubuntu22.04}``. ``--base-image``
+``2.6.0-transformers5.5.3-{cpu|gpu}-py312-{ubuntu22.04|cu124-ubuntu22.04}``. ``--base-image``
 overrides both.
+
+The library versions the image runs are pinned here, and only here (:data:`IMAGE_LIBRARIES`):
+transformers 5.5.3, the newest transformers of these images (the SDK still lists 4.51.3, but the
+Deep Learning Containers' list of available images has only 5.5.3 for PyTorch 2.6 since May 2026,
+and the package is developed on transformers 5); huggingface_hub 1.10.0 is what that image's
+Dockerfile installs; tokenizers 0.22.2 is what pip resolves for transformers 5.5.3
+(``tokenizers>=0.22.0,<=0.23.0``; 0.23.0 only exists as a release candidate). ``docker build``
+gets them as build arguments and container/check_image.py fails the build when the base image
+has other versions; tests/compat runs the engine and serving tests with exactly these versions,
+and pyproject.toml's minimums are these versions.
 
 Every docker/ECR step goes through a :class:`~._runner.Runner`, so the exact commands are tested
 without docker.
@@ -25,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._assets import BUNDLE_DIR, asset_root, package_dir
 from ..errors import ConfigError, RemoteError
 from ._runner import LineCallback, Runner, SubprocessRunner, require_tool
 from ._session import aws_error
@@ -34,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HF_INFERENCE_ACCOUNTS",
+    "IMAGE_LIBRARIES",
     "BuiltImage",
     "Docker",
     "ModelSnapshot",
@@ -44,13 +56,29 @@ __all__ = [
     "ecr_region",
     "fetch_model",
     "find_source_root",
+    "library_build_args",
     "registry_of",
 ]
 
 SOURCE_DIR_ENV = "EXPENSE_SOURCE_DIR"
-HF_TRANSFORMERS_VERSION = "4.51.3"
+HF_TRANSFORMERS_VERSION = "5.5.3"
+HF_TOKENIZERS_VERSION = "0.22.2"
+HF_HUB_VERSION = "1.10.0"
 HF_PYTORCH_VERSION = "2.6.0"
 HF_PY_VERSION = "py312"
+# The torch-independent libraries of the base image, by distribution name: the Dockerfile's
+# build arguments (container/check_image.py) and the tests/compat virtual environment.
+IMAGE_LIBRARIES: dict[str, str] = {
+    "transformers": HF_TRANSFORMERS_VERSION,
+    "tokenizers": HF_TOKENIZERS_VERSION,
+    "huggingface_hub": HF_HUB_VERSION,
+}
+# Build argument of container/Dockerfile for each pinned library.
+_BUILD_ARGS = {
+    "transformers": "TRANSFORMERS_VERSION",
+    "tokenizers": "TOKENIZERS_VERSION",
+    "huggingface_hub": "HUGGINGFACE_HUB_VERSION",
+}
 _HF_REPOSITORY = "huggingface-pytorch-inference"
 _DEFAULT_ACCOUNT = "763104351884"
 # Regions whose DLC registry is not the default account (from the SDK's huggingface.json).
@@ -158,6 +186,14 @@ def base_image_uri(
     return _table_uri(region, instance_type)
 
 
+def library_build_args() -> list[str]:
+    """``--build-arg NAME=VERSION`` for each of :data:`IMAGE_LIBRARIES` (checked in the build)."""
+    argv: list[str] = []
+    for name, version in IMAGE_LIBRARIES.items():
+        argv += ["--build-arg", f"{_BUILD_ARGS[name]}={version}"]
+    return argv
+
+
 def registry_of(image: str) -> str:
     """The registry host of an image reference (``docker.io`` when it names none)."""
     first = image.split("/", 1)[0]
@@ -255,32 +291,43 @@ def fetch_model(
 
 
 def find_source_root() -> Path:
-    """The source tree holding ``container/Dockerfile``: ``$EXPENSE_SOURCE_DIR`` or the checkout."""
+    """The tree holding ``container/Dockerfile`` and ``pyproject.toml``: ``$EXPENSE_SOURCE_DIR``,
+    else the assets shipped with this package or its checkout (``expense_cli/_assets.py``)."""
     configured = os.environ.get(SOURCE_DIR_ENV)
-    root = Path(configured).expanduser() if configured else Path(__file__).resolve().parents[2]
+    root = Path(configured).expanduser() if configured else asset_root()
     if not (root / "container" / "Dockerfile").is_file() or not (root / "pyproject.toml").is_file():
         raise ConfigError(
-            f"container/Dockerfile not found under {root}: run from a checkout of the expense "
-            f"repository (or set {SOURCE_DIR_ENV} to one), or pass --image-uri of an image "
-            "you pushed"
+            f"container/Dockerfile not found under {root}: reinstall expense-cli, or set "
+            f"{SOURCE_DIR_ENV} to a checkout of the expense repository, or pass --image-uri of "
+            "an image you pushed"
         )
     return root
 
 
 def assemble_context(context: Path, source: Path | None = None) -> Path:
-    """Copy ``pyproject.toml``, ``README.md``, ``expense_cli/``, ``container/`` into ``context``."""
+    """Copy ``pyproject.toml``, ``README.md``, ``expense_cli/``, ``container/`` into ``context``.
+
+    ``expense_cli/`` is the source tree's when it has one, else this installed package (without
+    its ``_bundle`` of deployment assets: the image needs none of them).
+    """
     root = source or find_source_root()
     context.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
+    ignore = shutil.ignore_patterns(
+        "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", BUNDLE_DIR
+    )
     for name in ("pyproject.toml", "README.md"):
         if (root / name).is_file():
             shutil.copy2(root / name, context / name)
         elif name == "README.md":
             (context / name).write_text("# expense-cli\n")
-    for name in ("expense_cli", "container"):
+    package = root / "expense_cli"
+    for name, folder in (
+        ("expense_cli", package if package.is_dir() else package_dir()),
+        ("container", root / "container"),
+    ):
         if (context / name).exists():
             shutil.rmtree(context / name)
-        shutil.copytree(root / name, context / name, ignore=ignore)
+        shutil.copytree(folder, context / name, ignore=ignore)
     return context
 
 
@@ -353,6 +400,7 @@ class Docker:
             f"MODEL_ID={model_id}",
             "--build-arg",
             f"MODEL_REVISION={revision}",
+            *library_build_args(),
             "-t",
             tag,
             str(context),

@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from expense_cli.aws import Docker, FunctionUrlTarget, load_config, remote_target
+from expense_cli.aws._image import library_build_args
 from expense_cli.cli import app
 from expense_cli.cli import deploy as deploy_cli
 
@@ -178,6 +179,7 @@ def test_build_runs_docker_on_an_assembled_context(
         "--build-arg", "BASE_IMAGE=public.example.com/base:1",
         "--build-arg", "MODEL_ID=my-model",
         "--build-arg", f"MODEL_REVISION={revision}",
+        *library_build_args(),
         "-t", "expense:test",
         context,
     ]  # fmt: skip
