@@ -18,6 +18,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .._assets import asset_root
+
 __all__ = ["HANDLER_ENTRY", "build_handler_zip", "default_handler_dir", "handler_sources"]
 
 HANDLER_ENTRY = "app.lambda_handler"
@@ -27,8 +29,9 @@ _ZIP_NAME = "handler.zip"
 
 
 def default_handler_dir() -> Path:
-    """The ``handler/`` directory of this source tree."""
-    return Path(__file__).resolve().parents[2] / "handler"
+    """The ``handler/`` folder shipped with this package, or of its checkout
+    (``expense_cli/_assets.py``)."""
+    return asset_root() / "handler"
 
 
 def handler_sources(source: Path | None = None) -> list[Path]:

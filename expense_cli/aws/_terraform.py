@@ -1,7 +1,8 @@
 """Terraform runner: init / plan / apply / destroy / output on a private copy of the stack.
 
 Where the stack comes from (first that exists): ``$EXPENSE_TERRAFORM_DIR``, then the ``terraform/``
-folder of the source checkout this package runs from. It is copied into
+folder shipped inside the installed package or of the source checkout this package runs from
+(``expense_cli/_assets.py``). It is copied into
 ``<project>/.expense/terraform/module`` before every command, so Terraform never writes into the
 source tree (no ``.terraform/``, lock file or state there); ``TF_DATA_DIR`` and ``-state`` keep
 providers and state next to that copy, in the project's ``.expense/terraform``.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._assets import asset_root
 from ..errors import ExpenseError
 from ._config import state_dir, write_private
 from ._runner import Completed, LineCallback, Runner, SubprocessRunner, require_tool
@@ -61,7 +63,8 @@ class TerraformError(ExpenseError):
 
 
 def find_terraform_source() -> Path:
-    """The Terraform root stack: ``$EXPENSE_TERRAFORM_DIR``, else the checkout's ``terraform/``."""
+    """The Terraform root stack: ``$EXPENSE_TERRAFORM_DIR``, else the ``terraform/`` shipped with
+    this package or of its checkout (``expense_cli/_assets.py``)."""
     configured = os.environ.get(TERRAFORM_DIR_ENV)
     if configured:
         path = Path(configured).expanduser()
@@ -71,12 +74,12 @@ def find_terraform_source() -> Path:
                 "folder of the expense repository"
             )
         return path
-    checkout = Path(__file__).resolve().parents[2] / "terraform"
-    if (checkout / "main.tf").is_file():
-        return checkout
+    shipped = asset_root() / "terraform"  # in the installed package, or the checkout's
+    if (shipped / "main.tf").is_file():
+        return shipped
     raise _config_error(
-        "the Terraform stack was not found: run from a checkout of the expense repository or set "
-        f"{TERRAFORM_DIR_ENV} to its terraform/ folder"
+        f"the Terraform stack was not found in {shipped}: reinstall expense-cli, or set "
+        f"{TERRAFORM_DIR_ENV} to the terraform/ folder of a checkout of the expense repository"
     )
 
 
