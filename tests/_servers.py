@@ -67,16 +67,27 @@ def wait_ready(url: str, timeout: float = 120.0, alive: Any = None) -> float:
 
 @contextlib.contextmanager
 def running_server(
-    app_or_settings: Any, *, ready: bool = True, timeout: float = 120.0
+    app_or_settings: Any,
+    *,
+    ready: bool = True,
+    timeout: float = 120.0,
+    production: Settings | None = None,
 ) -> Iterator[str]:
-    """Run an ASGI app (or ``create_app(settings)``) on uvicorn in a thread; yield its base URL."""
+    """Run an ASGI app (or ``create_app(settings)``) on uvicorn in a thread; yield its base URL.
+    ``production``: configure uvicorn as ``serve`` does for these settings (the slow-client
+    protocol of expense_cli/serving/_protocol.py) instead of uvicorn's defaults."""
     import uvicorn
+
+    from expense_cli.serving._server import uvicorn_config
 
     app = create_app(app_or_settings) if isinstance(app_or_settings, Settings) else app_or_settings
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((HOST, 0))
     url = f"http://{HOST}:{sock.getsockname()[1]}"
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    if production is None:
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    else:
+        config = uvicorn_config(app, production)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ._app import create_app
 from ._logs import configure_logging
+from ._protocol import connection_cap, protocol_class
 from ._settings import Settings
 
-__all__ = ["run", "serve"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["run", "serve", "uvicorn_config"]
 
 log = logging.getLogger("expense.serving")
 
@@ -34,13 +39,32 @@ def run(settings: Settings) -> None:
             "max_queue": settings.max_queue,
             "max_batch": settings.max_batch,
             "batch_wait_ms": settings.batch_wait_ms,
+            "max_connections": settings.max_connections,
+            "header_timeout_s": settings.header_timeout_s,
+            "body_timeout_s": settings.body_timeout_s,
             "pid": os.getpid(),
         },
     )
-    config = uvicorn.Config(
-        create_app(settings),
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How ``run`` configures uvicorn (tests serve with it too: tests/serving/_slow_clients.py):
+    the slow-client protocol of ``_protocol.py``, its connection cap fitted under the open-files
+    limit."""
+    import uvicorn
+
+    cap = connection_cap(settings.max_connections)
+    if cap < settings.max_connections:
+        log.warning(
+            "max_connections lowered to fit the open-files limit",
+            extra={"max_connections": settings.max_connections, "effective": cap},
+        )
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
+        http=protocol_class(settings.header_timeout_s, cap),
         log_config=None,
         access_log=False,
         lifespan="on",
@@ -48,7 +72,6 @@ def run(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    uvicorn.Server(config).run()
 
 
 def serve() -> None:

@@ -1,10 +1,13 @@
 """Model loading, admission control, the OCR thread pool and the micro-batcher, for one app.
 
-Flow of an invocation: admission (at most ``max_concurrency + max_queue`` requests in the server,
-else 429) → body read with the size cap (413) → parse (400/415) → a processing slot
-(``max_concurrency``) → load + OCR in the thread pool → one batched forward shared with
-concurrent requests (:class:`MicroBatcher`) → JSON. The whole request has ``request_timeout_s``
-(504). The model loads in a background thread at startup; until then requests get 503.
+Flow of an invocation: body read with the size cap (413) within ``body_timeout_s`` (504) →
+admission (at most ``max_concurrency + max_queue`` requests in the server, else 429) → parse
+(400/415) → a processing slot (``max_concurrency``) → load + OCR in the thread pool → one batched
+forward shared with concurrent requests (:class:`MicroBatcher`) → JSON. A request is admitted
+only once its whole body has arrived, so clients that stall mid-body hold a connection (bounded
+by ``_protocol.py``'s cap and this body timeout) but never an admission slot. The whole request
+has ``request_timeout_s`` (504). The model loads in a background thread at startup; until then
+requests get 503.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from ..engine import Document, EngineConfig, Result
-from ..errors import ExpenseError, ModelNotReady, Overloaded, Timeout
+from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded, Timeout
 from ._batcher import MicroBatcher
-from ._errors import LoadFailed
-from ._requests import Invocation, parse_invocation, read_body
+from ._errors import LoadFailed, json_response
+from ._requests import Invocation, parse_invocation, read_body, request_limits
 from ._settings import Settings
 
 __all__ = ["EngineLike", "Loader", "Service", "load_engine"]
@@ -122,6 +125,8 @@ class Service:
         start = time.perf_counter()
         deadline = start + self.settings.request_timeout_s
         engine = self.check_ready()
+        body = await self._receive(request, deadline)
+        info["bytes"] = len(body)
         if self._admitted >= self._cap:
             raise Overloaded(
                 f"the server is busy ({self._admitted} requests in progress); retry shortly",
@@ -130,23 +135,11 @@ class Service:
         self._admitted += 1
         task: asyncio.Future[tuple[Result, int]] | None = None
         try:
-            try:
-                body = await asyncio.wait_for(
-                    read_body(
-                        request.headers.get("content-length"),
-                        request.stream(),
-                        self.settings.body_limit,
-                    ),
-                    deadline - time.perf_counter(),
-                )
-            except TimeoutError:
-                raise Timeout("the request body did not arrive in time") from None
-            info["bytes"] = len(body)
             invocation = parse_invocation(
                 body,
                 request.headers.get("content-type"),
-                request.query_params.getlist("question"),
-                self.settings.engine.limits,
+                request.url.query,
+                request_limits(self.settings.engine.limits, self.settings.body_limit),
             )
             info["questions"] = len(invocation.questions or ())
             task = asyncio.ensure_future(self._process(engine, invocation, info))
@@ -166,9 +159,31 @@ class Service:
         timings["total"] = (time.perf_counter() - start) * 1000
         info.update(pages=result.pages, batch=batch, timings=timings)
         timing = ", ".join(f"{stage};dur={ms:.1f}" for stage, ms in timings.items())
-        return JSONResponse(
+        return json_response(
             result.to_dict(), headers={"Server-Timing": timing, "X-Expense-Batch": str(batch)}
         )
+
+    async def _receive(self, request: Request, deadline: float) -> bytes:
+        """The whole body, within ``body_timeout_s`` and the request's own deadline."""
+        limit_s = min(self.settings.body_timeout_s, deadline - time.perf_counter())
+        try:
+            return await asyncio.wait_for(
+                read_body(
+                    request.headers.get("content-length"),
+                    request.stream(),
+                    self.settings.body_limit,
+                ),
+                max(0.0, limit_s),
+            )
+        except TimeoutError:
+            raise Timeout(
+                f"the request body did not arrive within {limit_s:.3g} s; "
+                "send it in one go (the server admits a request once its body is in)"
+            ) from None
+        except ClientDisconnect:
+            raise BadRequest(
+                "the client closed the connection before sending the whole body"
+            ) from None
 
     def _release(self, task: asyncio.Future[tuple[Result, int]]) -> None:
         self._admitted -= 1

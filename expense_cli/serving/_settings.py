@@ -14,6 +14,13 @@ SageMaker configures a container only through environment variables, so every se
 ``EXPENSE_REQUEST_TIMEOUT``     seconds a request may take, body included, before 504 (default 55;
                                 ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` is read when this is unset)
 ``EXPENSE_MAX_BODY_BYTES``      request body cap (default: the document limit as base64 + 64 KiB)
+``EXPENSE_BODY_TIMEOUT``        seconds the whole body may take to arrive, then 504 (default 30);
+                                a request joins the queue only once its body is in
+``EXPENSE_HEADER_TIMEOUT``      seconds the request line and headers may take; then the connection
+                                is closed, with a JSON 504 when some bytes came (default 10)
+``EXPENSE_MAX_CONNECTIONS``     open connections; at the cap the oldest one still sending its
+                                headers or body (or idle) is dropped for a newcomer (default 256,
+                                never above the open-files limit less a reserve)
 ``EXPENSE_LOG_LEVEL``           debug | info | warning (default info)
 ==============================  =================================================================
 
@@ -65,6 +72,12 @@ class Settings:
     max_batch: int = 1
     request_timeout_s: float = 55.0
     max_body_bytes: int | None = None
+    # Slow clients (expense_cli/serving/_protocol.py): a body must arrive within body_timeout_s
+    # (and within the request time limit); headers within header_timeout_s; at most
+    # max_connections connections are open at once.
+    body_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    max_connections: int = 256
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -77,6 +90,9 @@ class Settings:
             "max_batch": self.max_batch >= 1,
             "request_timeout_s": self.request_timeout_s > 0,
             "max_body_bytes": self.max_body_bytes is None or self.max_body_bytes > 0,
+            "body_timeout_s": self.body_timeout_s > 0,
+            "header_timeout_s": self.header_timeout_s > 0,
+            "max_connections": self.max_connections >= 2,
         }
         for name, ok in checks.items():
             if not ok:
@@ -144,5 +160,8 @@ class Settings:
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT",
             ),
             max_body_bytes=body or None,
+            body_timeout_s=number(float, base.body_timeout_s, "EXPENSE_BODY_TIMEOUT"),
+            header_timeout_s=number(float, base.header_timeout_s, "EXPENSE_HEADER_TIMEOUT"),
+            max_connections=number(int, base.max_connections, "EXPENSE_MAX_CONNECTIONS"),
             log_level=(get("EXPENSE_LOG_LEVEL") or base.log_level).lower(),
         )

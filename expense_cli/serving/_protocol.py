@@ -1,0 +1,260 @@
+"""uvicorn's h11 protocol with slow-client limits and JSON errors for malformed HTTP.
+
+:func:`protocol_class` gives the class ``_server.py`` passes to ``uvicorn.Config(http=...)``:
+
+* **Header timeout**: a request line and headers must arrive within ``header_timeout_s`` of the
+  connection opening (or of the first byte of the next request on a kept-alive connection);
+  then the connection is closed, with the JSON ``timeout`` error when some bytes came (a
+  slowloris client; 504 like every ``timeout``, the contract has no 408 code).
+* **Connection cap**: at most ``max_connections`` open connections. A newcomer at the cap does
+  not get refused: the oldest connection that is idle, still sending its headers or still
+  sending its body is dropped instead, so ``/ping`` and real requests keep getting in. Only
+  when every connection is being served is the newcomer answered 429 and closed.
+* **Early responses** (413 from ``Content-Length``, ``timeout`` for a body too slow, see
+  ``_service.py``): the rest of the body may drain for ``header_timeout_s``, then the
+  connection is closed, so a refused client cannot keep it open by dripping bytes.
+* **Malformed HTTP** (bad or conflicting ``Content-Length``, bad request lines, headers over
+  h11's 16 KiB) is answered 400 ``bad_request`` with the contract's
+  ``{"error": {"code", "message"}}`` body instead of uvicorn's ``text/plain`` reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import h11
+from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ..errors import BadRequest, ExpenseError, Overloaded, Timeout
+
+__all__ = ["ConnectionLimits", "connection_cap", "error_bytes", "protocol_class"]
+
+log = logging.getLogger("expense.serving")
+
+# File descriptors kept free for everything that is not a client connection: the listening
+# socket, the model's files, logs, the OCR pool's pipes, tesseract subprocesses.
+FD_RESERVE = 64
+_MESSAGE_CHARS = 200
+LINGER_S = 2.0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout_s: float
+    max_connections: int
+
+
+def connection_cap(wanted: int, reserve: int = FD_RESERVE) -> int:
+    """``wanted``, lowered to fit the open-files limit (less ``reserve``) of this process."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(2, min(wanted, soft - reserve))
+
+
+def error_bytes(exc: ExpenseError) -> bytes:
+    """A complete ``Connection: close`` HTTP/1.1 response carrying ``exc`` as contract JSON."""
+    body = json.dumps(exc.to_dict()).encode()
+    reason = HTTPStatus(exc.status).phrase
+    lines = [
+        f"HTTP/1.1 {exc.status} {reason}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+    ]
+    if exc.retry_after is not None:
+        lines.append(f"retry-after: {exc.retry_after}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+class _Connection(h11.Connection):
+    """h11's connection, remembering the protocol error it raised (uvicorn drops it). h11 limits
+    the size of an *incomplete* request head only; a whole head larger than that limit, arriving
+    in one read, is refused here too."""
+
+    last_error: h11.RemoteProtocolError | None = None
+
+    def __init__(self, max_head: int) -> None:
+        super().__init__(h11.SERVER, max_head)
+        self.max_head = max_head
+
+    def next_event(self) -> Any:
+        try:
+            event = super().next_event()
+            if isinstance(event, h11.Request):
+                size = len(event.method) + len(event.target) + 12
+                size += sum(len(name) + len(value) + 4 for name, value in event.headers)
+                if size > self.max_head:
+                    raise h11.RemoteProtocolError(
+                        f"the request line and headers are larger than {self.max_head} bytes"
+                    )
+            return event
+        except h11.RemoteProtocolError as exc:
+            self.last_error = exc
+            raise
+
+
+class ExpenseHTTPProtocol(H11Protocol):
+    """One client connection; the class attribute ``limits`` is set by :func:`protocol_class`."""
+
+    limits: ClassVar[ConnectionLimits]
+
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        size = config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+        self.conn = _Connection(size)
+        self._timer: asyncio.TimerHandle | None = None
+        self._since = 0.0  # when this connection began waiting for its current request
+        self._partial = False  # bytes of a request line/headers have arrived
+        self._lingering = False  # answered with an error: dropping input until closed
+
+    # -- asyncio.Protocol -----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._since = self.loop.time()
+        self._arm()
+        self._enforce_cap()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
+        super().data_received(data)
+        if self.transport.is_closing():
+            self._disarm()
+        elif self.conn.their_state is h11.IDLE:
+            self._partial = True  # the next request has begun: its headers are on the clock
+            self._arm()
+        elif self._draining():
+            self._arm()
+        else:
+            self._disarm()  # headers complete: the body is timed by the app (_service.py)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._since = self.loop.time()
+        self._partial = False
+        if self._draining() and not self.transport.is_closing():
+            self._arm()
+
+    # -- malformed requests ---------------------------------------------------------------------
+    def send_400_response(self, msg: str) -> None:
+        error = self.conn.last_error if isinstance(self.conn, _Connection) else None
+        detail = str(error) if error is not None else msg
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True  # the app's receive() sees a disconnect
+            self.cycle.message_event.set()
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # a response is under way: nothing sensible to add
+            return
+        message = f"malformed HTTP request: {detail}"[:_MESSAGE_CHARS]
+        self._reply_and_close(BadRequest(message))
+
+    # -- timers ---------------------------------------------------------------------------------
+    def _draining(self) -> bool:
+        """Answered early while the client still sends its body."""
+        return self.conn.their_state is h11.SEND_BODY and self.conn.our_state in (
+            h11.DONE,
+            h11.MUST_CLOSE,
+        )
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.limits.header_timeout_s, self._expired)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expired(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE and self._partial:
+            seconds = f"{self.limits.header_timeout_s:g}"
+            self._reply_and_close(Timeout(f"the request headers did not arrive within {seconds} s"))
+        elif self.conn.their_state is h11.IDLE or self._draining():
+            self.transport.close()
+
+    # -- the connection cap -----------------------------------------------------------------------
+    def _stage(self) -> int | None:
+        """0: idle or sending headers, 1: sending a body the app has not admitted yet;
+        None: being served (never dropped)."""
+        if self.transport is None or self.transport.is_closing():
+            return None
+        if self.conn.their_state is h11.IDLE:
+            return 0
+        if self.conn.their_state is h11.SEND_BODY and self.conn.our_state is h11.SEND_RESPONSE:
+            return 1
+        return None
+
+    def _enforce_cap(self) -> None:
+        open_ = [
+            c
+            for c in self.connections
+            if isinstance(c, ExpenseHTTPProtocol) and not c.transport.is_closing()
+        ]
+        if len(open_) <= self.limits.max_connections:
+            return
+        ranked = [
+            (stage, c._since, c)
+            for c in open_
+            if c is not self and (stage := c._stage()) is not None
+        ]
+        if ranked:
+            stage, _, victim = min(ranked, key=lambda item: (item[0], item[1]))
+            log.warning(
+                "connection cap reached: dropped the oldest unfinished connection",
+                extra={"max_connections": self.limits.max_connections, "stage": stage},
+            )
+            victim._drop()
+            return
+        self._reply_and_close(
+            Overloaded(
+                f"the server has {self.limits.max_connections} connections open; retry shortly"
+            )
+        )
+
+    def _drop(self) -> None:
+        self._disarm()
+        self.connections.discard(self)  # no longer counted, before connection_lost runs
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        self.transport.abort()
+
+    def _reply_and_close(self, exc: ExpenseError) -> None:
+        """Answer, then close gently: a client still sending would get a reset (and lose the
+        answer) if the socket closed with its bytes unread, so our side ends with FIN and what
+        still comes is read and dropped for at most ``LINGER_S`` (nginx's lingering close)."""
+        self._disarm()
+        self.transport.write(error_bytes(exc))
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._lingering = True
+        self._timer = self.loop.call_later(min(LINGER_S, self.limits.header_timeout_s), self._end)
+
+    def _end(self) -> None:
+        self._timer = None
+        self.transport.close()
+
+
+def protocol_class(header_timeout_s: float, max_connections: int) -> type[ExpenseHTTPProtocol]:
+    """An :class:`ExpenseHTTPProtocol` subclass bound to these limits (uvicorn builds one
+    instance per connection from ``Config.http``)."""
+    limits = ConnectionLimits(header_timeout_s, max_connections)
+    return type("BoundExpenseHTTPProtocol", (ExpenseHTTPProtocol,), {"limits": limits})
