@@ -1,7 +1,8 @@
 """Where ``ask`` and ``report`` send documents: in-process, a local server, or the deployed URL.
 
 Every target takes document bytes (+ optional content type and questions) and returns the
-JSON-ready result of the contract in DESIGN.md (``{"fields": ..., "answers": ..., "pages": n}``),
+JSON-ready result of the wire contract (docs/architecture.md; ``expense_cli/contract.py``):
+``{"fields": ..., "answers": ..., "pages": n}``,
 or raises an :class:`~expense_cli.errors.ExpenseError`.
 """
 

@@ -64,7 +64,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON response of the contract in DESIGN.md."""
+        """The JSON response of the wire contract (docs/architecture.md)."""
         return {
             "fields": {name: f.to_dict() for name, f in self.fields.items()},
             "answers": [

@@ -126,7 +126,7 @@ def _int(value: object) -> int | None:
 
 
 def row_from_result(file: str, sha256: str, result: Mapping[str, Any]) -> Row:
-    """A target's JSON result (DESIGN.md contract) → a row. Tolerates missing fields."""
+    """A target's JSON result (the contract: docs/architecture.md) → a row. Tolerates gaps."""
     raw_fields = result.get("fields")
     fields: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
     row = Row(file=safe_text(file), sha256=sha256, pages=_int(result.get("pages")))

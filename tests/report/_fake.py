@@ -36,7 +36,7 @@ class Spec:
 
 
 def result_for(spec: Spec) -> dict[str, Any]:
-    """The JSON result of the contract (DESIGN.md) for ``spec``."""
+    """The JSON result of the contract (docs/architecture.md) for ``spec``."""
 
     def amount(value: str | None, score: float) -> dict[str, Any]:
         if value is None:
