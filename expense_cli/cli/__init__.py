@@ -1,7 +1,8 @@
 """The ``expense-cli`` Typer app.
 
 Each command group lives in its own module with its own ``typer.Typer()``; they are merged here at
-the top level. Known errors (:class:`~expense_cli.errors.ExpenseError`) become one line on stderr
+the top level. Known errors (:class:`~expense_cli.contract.ContractError`, the base of
+:mod:`expense_cli.errors`) become one line on stderr
 and exit code 1; set ``EXPENSE_DEBUG=1`` to get the traceback instead. A missing optional package
 becomes one line naming the extra that provides it (``expense_cli/cli/_extras.py``).
 
@@ -21,7 +22,7 @@ from rich.markup import escape
 from typer._click import ClickException, Context  # typer vendors its own click
 from typer.core import TyperGroup
 
-from ..errors import ExpenseError
+from ..contract import ContractError
 from . import ask, demo, deploy, report, serve
 from ._extras import missing_module_hint
 
@@ -46,7 +47,7 @@ class _Group(TyperGroup):
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ExpenseError as exc:
+        except ContractError as exc:
             if _debug():
                 raise
             raise _fail(exc.message) from None

@@ -39,8 +39,9 @@ def ask(
     min_score: MinScoreOpt = 0.5,
 ) -> None:
     """Ask a receipt for its expense fields (merchant, date, total, ...) or your own questions."""
-    from ..engine import sniff_type  # magic bytes only (PIL, no torch)
+    from ..contract import check_questions, sniff_type
 
+    check_questions(question or [])  # the contract's rules, before anything slow
     err = Console(stderr=True)
     with err.status(f"reading {escape(source)}…"):
         data, name = read_source(source)

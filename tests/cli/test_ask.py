@@ -97,6 +97,33 @@ def test_bad_sources_are_one_line_errors(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("total\x07", "control characters"),
+        ("a\ud800b", "control characters or unpaired surrogates"),
+        ("x" * 201, "limited to 200 characters"),
+        ("   ", "must not be empty"),
+    ],
+)
+@pytest.mark.parametrize("where", [["--local"], ["--server", "http://127.0.0.1:9"]])
+def test_questions_follow_the_contract_everywhere(
+    runner: CliRunner, receipt_file: Path, question: str, message: str, where: list[str]
+) -> None:
+    """What the server and the function URL refuse, ``--local`` refuses too (before any work)."""
+    result = runner.invoke(app, ["ask", str(receipt_file), *where, "-q", "total", "-q", question])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_too_many_questions_locally(runner: CliRunner, receipt_file: Path) -> None:
+    questions = [arg for n in range(21) for arg in ("-q", f"question {n}")]
+    result = runner.invoke(app, ["ask", str(receipt_file), "--local", *questions])
+    assert result.exit_code == 1
+    assert "at most 20 questions" in result.stderr
+
+
 def test_conflicting_targets(runner: CliRunner, receipt_file: Path) -> None:
     result = runner.invoke(app, ["ask", str(receipt_file), "--local", "--server", "http://x"])
     assert result.exit_code == 1
