@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from ...aws._config import DeploySettings
+
 __all__ = [
     "AuthOpt",
     "BaseImageOpt",
@@ -28,6 +30,8 @@ __all__ = [
     "YesOpt",
 ]
 
+_D = DeploySettings()  # the one place of every default below (terraform/variables.tf mirrors it)
+
 RegionOpt = Annotated[
     str | None,
     typer.Option("--region", help="AWS region (default: remembered, else AWS_REGION / profile)."),
@@ -38,20 +42,28 @@ ProfileOpt = Annotated[
 ]
 NameOpt = Annotated[
     str | None,
-    typer.Option("--name", help="Prefix of every AWS resource name (default: expense)."),
+    typer.Option("--name", help=f"Prefix of every AWS resource name (default: {_D.name})."),
 ]
 InstanceTypeOpt = Annotated[
     str | None,
     typer.Option(
-        "--instance-type", help="Real-time endpoint instance type (default: ml.m5.xlarge)."
+        "--instance-type", help=f"Real-time endpoint instance type (default: {_D.instance_type})."
     ),
 ]
 MinOpt = Annotated[
-    int | None, typer.Option("--min-instances", min=1, help="Autoscaling minimum (default: 1).")
+    int | None,
+    typer.Option(
+        "--min-instances", min=1, help=f"Autoscaling minimum (default: {_D.min_instances})."
+    ),
 ]
 MaxOpt = Annotated[
     int | None,
-    typer.Option("--max-instances", min=1, max=100, help="Autoscaling maximum (default: 4)."),
+    typer.Option(
+        "--max-instances",
+        min=1,
+        max=100,
+        help=f"Autoscaling maximum (default: {_D.max_instances}).",
+    ),
 ]
 ServerlessOpt = Annotated[
     bool | None,
@@ -65,13 +77,17 @@ MemoryOpt = Annotated[
     int | None,
     typer.Option(
         "--serverless-memory",
-        help="Serverless memory in MB: 1024-6144 in steps of 1024 (default: 4096).",
+        help="Serverless memory in MB: 1024-6144 in steps of 1024 "
+        f"(default: {_D.serverless_memory_mb}).",
     ),
 ]
 ConcurrencyOpt = Annotated[
     int | None,
     typer.Option(
-        "--serverless-concurrency", min=1, max=200, help="Serverless max concurrency (default: 5)."
+        "--serverless-concurrency",
+        min=1,
+        max=200,
+        help=f"Serverless max concurrency (default: {_D.serverless_max_concurrency}).",
     ),
 ]
 AuthOpt = Annotated[
