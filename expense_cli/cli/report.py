@@ -175,8 +175,10 @@ def report(
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = None,
 ) -> None:
-    """Turn a folder of receipts (images, PDFs) into an expense report with totals per currency
-    and month. Re-running resumes: documents already in the report are skipped."""
+    """Turn a folder of receipts (images, PDFs) into an expense report with monthly totals.
+
+    Totals are per currency and month. Re-running resumes: documents already in the report are
+    skipped."""
     from ..report import (  # PIL, openpyxl: only when it runs
         build_report,
         check_writable,
