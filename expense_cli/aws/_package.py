@@ -4,8 +4,10 @@ The same sources always give the same bytes, whatever the files' timestamps, per
 directory order or the zlib version: entries are sorted, dated 1980-01-01 00:00:00, mode 0644,
 made on "Unix", and *stored* (uncompressed; the handler is a few dozen KB, and deflate output may
 differ between zlib builds, which would make Terraform see a change on another machine). Only the
-handler's top-level ``.py`` files go in: no ``__pycache__``, tests or editor files. The returned
-hash is what Terraform's ``filebase64sha256()`` computes, for ``source_code_hash``.
+handler's top-level ``.py`` files go in (no ``__pycache__``, tests or editor files), plus the wire
+contract ``expense_cli/contract.py`` from this package, the one module the handler shares with
+the server. The returned hash is what Terraform's ``filebase64sha256()`` computes, for
+``source_code_hash``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,17 @@ from pathlib import Path
 
 from .._assets import asset_root
 
-__all__ = ["HANDLER_ENTRY", "build_handler_zip", "default_handler_dir", "handler_sources"]
+__all__ = [
+    "CONTRACT_ENTRY",
+    "HANDLER_ENTRY",
+    "build_handler_zip",
+    "default_handler_dir",
+    "handler_sources",
+    "zip_entries",
+]
 
 HANDLER_ENTRY = "app.lambda_handler"
+CONTRACT_ENTRY = "expense_cli/contract.py"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # regular file, rw-r--r--
 _ZIP_NAME = "handler.zip"
@@ -47,11 +57,19 @@ def handler_sources(source: Path | None = None) -> list[Path]:
     return files
 
 
-def _zip_bytes(files: list[Path]) -> bytes:
+def zip_entries(source: Path | None = None) -> list[tuple[str, Path]]:
+    """(name in the zip, file) of every entry, in zip order: the handler's modules at the root,
+    then the wire contract the handler imports as ``expense_cli.contract`` (a namespace package
+    in the zip: no ``expense_cli/__init__.py``, so nothing else of this package comes along)."""
+    entries = [(path.name, path) for path in handler_sources(source)]
+    return [*entries, (CONTRACT_ENTRY, Path(__file__).resolve().parents[1] / "contract.py")]
+
+
+def _zip_bytes(entries: list[tuple[str, Path]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.name, date_time=_EPOCH)
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.create_system = 3
             info.external_attr = _FILE_MODE << 16
             info.compress_type = zipfile.ZIP_STORED
@@ -66,7 +84,7 @@ def build_handler_zip(out: Path, *, source: Path | None = None) -> tuple[Path, s
     ``handler.zip``. The file is replaced atomically.
     """
     target = out if out.suffix == ".zip" else out / _ZIP_NAME
-    data = _zip_bytes(handler_sources(source))
+    data = _zip_bytes(zip_entries(source))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".handler-", suffix=".zip", dir=target.parent)
     try:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import expense_cli.contract
 from expense_cli.aws._package import (
+    CONTRACT_ENTRY,
     HANDLER_ENTRY,
     build_handler_zip,
     default_handler_dir,
@@ -63,18 +65,20 @@ def test_hash_is_terraforms_filebase64sha256(tmp_path: Path) -> None:
     assert digest == base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
-def test_zip_holds_only_the_handler_modules_at_its_root(tmp_path: Path) -> None:
+def test_zip_holds_the_handler_modules_and_the_contract(tmp_path: Path) -> None:
     path, _ = build_handler_zip(tmp_path)
+    contract = Path(expense_cli.contract.__file__)
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
-        assert names == sorted(p.name for p in HANDLER_DIR.glob("*.py"))
-        assert "app.py" in names
-        assert all("/" not in name and name.endswith(".py") for name in names)
+        assert names == [*sorted(p.name for p in HANDLER_DIR.glob("*.py")), CONTRACT_ENTRY]
+        assert "app.py" in names and CONTRACT_ENTRY == "expense_cli/contract.py"
+        assert "expense_cli/__init__.py" not in names  # nothing else of the package
         for info in infos:
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert info.external_attr >> 16 == 0o100644
-            assert archive.read(info) == (HANDLER_DIR / info.filename).read_bytes()
+            source = contract if info.filename == CONTRACT_ENTRY else HANDLER_DIR / info.filename
+            assert archive.read(info) == source.read_bytes()
         assert archive.testzip() is None
 
 
@@ -95,13 +99,21 @@ def test_missing_entry_point_is_an_error(tmp_path: Path) -> None:
 
 
 def test_zip_runs_as_a_lambda_zip_root(tmp_path: Path) -> None:
-    """Import ``app`` from the zip alone (as the runtime does) and answer an event."""
+    """Unpack the zip as the runtime does (into its task folder) and import ``app`` from there
+    alone: no site-packages, so not even this package is importable; answer an event."""
     path, _ = build_handler_zip(tmp_path)
+    task = tmp_path / "var-task"
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(task)
     script = (
         "import json, sys\n"
-        f"sys.path.insert(0, {str(path)!r})\n"
+        f"sys.path.insert(0, {str(task)!r})\n"
         "import app\n"
+        "import expense_cli.contract\n"
         "assert app.__file__.startswith(sys.path[0]), app.__file__\n"
+        "assert expense_cli.contract.__file__.startswith(sys.path[0])\n"
+        "assert sorted(m for m in sys.modules if m.startswith('expense_cli')) == "
+        "['expense_cli', 'expense_cli.contract']\n"
         "event = {'requestContext': {'http': {'method': 'GET'}}, 'headers': {}}\n"
         "print(json.dumps(app.lambda_handler(event, None)))\n"
     )
@@ -111,7 +123,7 @@ def test_zip_runs_as_a_lambda_zip_root(tmp_path: Path) -> None:
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     done = subprocess.run(
-        [sys.executable, "-I", "-c", script],
+        [sys.executable, "-I", "-S", "-c", script],
         capture_output=True,
         text=True,
         env=env,
