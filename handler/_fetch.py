@@ -11,8 +11,11 @@ Rules (every one is checked again on each redirect hop):
   quads (see :mod:`_addr`). Names are resolved once; **every** address returned must be public
   (:func:`_addr.is_public_address`), and the connection dials exactly the address that was checked
   (no second DNS lookup) while TLS still verifies the certificate for, and sends SNI of, the name.
-* At most ``max_redirects`` (3) redirects; the whole fetch (DNS, connect, headers, body) must end
-  within ``timeout_s``; at most ``max_bytes`` are read; ``Content-Encoding`` must be identity.
+* At most ``max_redirects`` (3) redirects; the whole fetch (DNS, connect, TLS, headers, body,
+  every hop) must end within ``timeout_s``: socket timeouts bound each read only, so a server
+  dripping a byte per read could go on for ever; a watchdog (:class:`_Watchdog`) shuts the
+  socket down at the deadline, whatever the fetch is doing. At most ``max_bytes`` are read;
+  ``Content-Encoding`` must be identity.
 * The response must be 200 with a ``Content-Type`` of ``image/*``, ``application/pdf`` or
   ``application/octet-stream`` (or none), and its first bytes must be a supported format.
 
@@ -24,6 +27,7 @@ admits loopback or any other non-public address.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import socket
@@ -37,7 +41,8 @@ from typing import TYPE_CHECKING
 
 from _addr import is_public_address, normalise_host, parse_address
 from _errors import HandlerError
-from _magic import sniff
+
+from expense_cli.contract import sniff_type as sniff
 
 if TYPE_CHECKING:
     from _addr import IPAddress
@@ -148,7 +153,7 @@ def _check_url(url: str, policy: FetchPolicy) -> _Target:
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise _refuse("fetching the URL took too long", code="url_timeout")
+        raise _timed_out()
     return left
 
 
@@ -182,27 +187,92 @@ def _resolve(target: _Target, policy: FetchPolicy, deadline: float) -> list[str]
     return list(dict.fromkeys(str(ip) for ip in candidates))[:_MAX_DIAL]
 
 
-def _dial(addresses: Sequence[str], port: int, deadline: float) -> socket.socket:
+class _Watchdog:
+    """Shuts the fetch's current socket down when the deadline passes, from a timer thread.
+
+    It holds a duplicate of the socket's descriptor: ``shutdown`` acts on the connection, not the
+    descriptor, so it also ends a TLS handshake or a read of the :class:`ssl.SSLSocket` that took
+    the descriptor over. The blocked call then fails or sees end-of-file, and :meth:`expired`
+    tells the caller why."""
+
+    def __init__(self, deadline: float) -> None:
+        self._lock = threading.Lock()
+        self._watched: socket.socket | None = None
+        self._fired = False
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        return self._fired
+
+    def watch(self, sock: socket.socket) -> None:
+        """Watch ``sock`` (instead of the previous hop's socket)."""
+        twin = sock.dup()
+        with self._lock:
+            previous, self._watched = self._watched, twin
+            fired = self._fired
+        if previous is not None:
+            previous.close()
+        if fired:
+            _shut(twin)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            watched = self._watched
+        if watched is not None:
+            _shut(watched)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            watched, self._watched = self._watched, None
+        if watched is not None:
+            watched.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the fetch itself
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _dial(
+    addresses: Sequence[str], port: int, deadline: float, watchdog: _Watchdog
+) -> socket.socket:
     """Connect to the first reachable of the checked ``addresses`` (no name lookup)."""
     failure: OSError = OSError("no address to connect to")
     for address in addresses:
         try:
-            return socket.create_connection((address, port), _remaining(deadline))
+            sock = socket.create_connection((address, port), _remaining(deadline))
         except OSError as exc:
             failure = exc
+            continue
+        watchdog.watch(sock)
+        return sock
     raise failure
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Plain HTTP to pre-checked addresses; the Host header keeps the original name."""
 
-    def __init__(self, host: str, port: int, *, addresses: Sequence[str], deadline: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: Sequence[str],
+        deadline: float,
+        watchdog: _Watchdog,
+    ) -> None:
         super().__init__(host, port, timeout=_remaining(deadline))
         self._addresses = addresses
         self._deadline = deadline
+        self._watchdog = watchdog
 
     def connect(self) -> None:
-        self.sock = _dial(self._addresses, self.port, self._deadline)
+        self.sock = _dial(self._addresses, self.port, self._deadline, self._watchdog)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -215,15 +285,17 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         *,
         addresses: Sequence[str],
         deadline: float,
+        watchdog: _Watchdog,
         context: ssl.SSLContext,
     ) -> None:
         super().__init__(host, port, timeout=_remaining(deadline), context=context)
         self._addresses = addresses
         self._deadline = deadline
+        self._watchdog = watchdog
         self._tls = context
 
     def connect(self) -> None:
-        raw = _dial(self._addresses, self.port, self._deadline)
+        raw = _dial(self._addresses, self.port, self._deadline, self._watchdog)
         try:
             raw.settimeout(_remaining(self._deadline))
             self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
@@ -303,18 +375,48 @@ def _handle_response(
 
 
 def _get_once(
-    target: _Target, addresses: Sequence[str], policy: FetchPolicy, deadline: float
+    target: _Target,
+    addresses: Sequence[str],
+    policy: FetchPolicy,
+    deadline: float,
+    watchdog: _Watchdog,
 ) -> tuple[int, str | None, bytes]:
     """One GET: (status, Location, body); the body is read only for a 200."""
+    try:
+        answer = _exchange(target, addresses, policy, deadline, watchdog)
+    except HandlerError:
+        if watchdog.expired:  # the watchdog's shutdown is what broke the exchange
+            raise _timed_out() from None
+        raise
+    if watchdog.expired:  # cut short by the shutdown: whatever was read is incomplete
+        raise _timed_out()
+    return answer
+
+
+def _timed_out() -> HandlerError:
+    return _refuse("fetching the URL took too long", code="url_timeout")
+
+
+def _exchange(
+    target: _Target,
+    addresses: Sequence[str],
+    policy: FetchPolicy,
+    deadline: float,
+    watchdog: _Watchdog,
+) -> tuple[int, str | None, bytes]:
     conn: http.client.HTTPConnection
     if target.scheme == "https":
-        context = policy.ssl_context or _default_tls()
         conn = _PinnedHTTPSConnection(
-            target.host, target.port, addresses=addresses, deadline=deadline, context=context
+            target.host,
+            target.port,
+            addresses=addresses,
+            deadline=deadline,
+            watchdog=watchdog,
+            context=policy.ssl_context or _default_tls(),
         )
     else:
         conn = _PinnedHTTPConnection(
-            target.host, target.port, addresses=addresses, deadline=deadline
+            target.host, target.port, addresses=addresses, deadline=deadline, watchdog=watchdog
         )
     try:
         conn.request(
@@ -338,12 +440,16 @@ def _get_once(
     except HandlerError:
         raise
     except TimeoutError:
-        raise _refuse("fetching the URL took too long", code="url_timeout") from None
+        raise _timed_out() from None
     except ssl.SSLError:
+        if watchdog.expired:
+            raise _timed_out() from None
         raise _refuse(
             "the URL's TLS certificate could not be verified", code="url_fetch_failed"
         ) from None
     except (OSError, http.client.HTTPException):
+        if watchdog.expired:
+            raise _timed_out() from None
         raise _refuse("the URL could not be fetched", code="url_fetch_failed") from None
     finally:
         conn.close()
@@ -352,11 +458,19 @@ def _get_once(
 def fetch_document(url: str, policy: FetchPolicy) -> Fetched:
     """Download ``url`` under ``policy``; raises :class:`HandlerError` on every refusal."""
     deadline = time.monotonic() + policy.timeout_s
+    watchdog = _Watchdog(deadline)
+    try:
+        return _follow(url, policy, deadline, watchdog)
+    finally:
+        watchdog.close()
+
+
+def _follow(url: str, policy: FetchPolicy, deadline: float, watchdog: _Watchdog) -> Fetched:
     current = url
     for hop in range(policy.max_redirects + 1):
         target = _check_url(current, policy)
         addresses = _resolve(target, policy, deadline)
-        status, location, body = _get_once(target, addresses, policy, deadline)
+        status, location, body = _get_once(target, addresses, policy, deadline, watchdog)
         if status in _REDIRECTS:
             if not location:
                 raise _refuse("the URL redirected without a Location", code="url_fetch_failed")

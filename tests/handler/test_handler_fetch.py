@@ -10,6 +10,7 @@ from typing import Any
 import _fetch
 import pytest
 from _addr import is_public_address, normalise_host
+from _drip import drip_scripts, drip_server
 from _errors import HandlerError
 from _handler_support import (
     JPEG,
@@ -21,6 +22,7 @@ from _handler_support import (
     LocalPKI,
     Route,
     local_policy,
+    serve_docs,
 )
 
 # Names the corpus resolves (the fake resolver never touches the network).
@@ -417,3 +419,59 @@ def test_falls_back_to_the_next_checked_address(doc_server: DocServer) -> None:
         fetched = _fetch.fetch_document(doc_server.url("/r", host="docs.test"), policy)
     assert fetched.data == PNG
     assert dialled == ["127.0.0.2", "127.0.0.1"]  # nothing listens on .2; duplicates dropped
+
+
+# ------------------------------------------------------------ drip attacks: a wall-clock cap
+
+DRIP_INTERVAL_S = 0.02
+DRIP_CAP_S = 0.5
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("attack", sorted(drip_scripts(PNG)))
+def test_a_dripping_server_is_cut_off_at_the_time_cap(attack: str) -> None:
+    """Issue 12 item 6: one byte every 20 ms keeps every socket read under its timeout, and each
+    script dripped to its end is a valid answer; the fetch must still end at its cap."""
+    prefix, drip = drip_scripts(PNG)[attack]
+    scheme = "https" if attack.startswith("tls") else "http"
+    with drip_server(prefix, drip, DRIP_INTERVAL_S) as server:
+        resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
+        policy = local_policy(resolver, [server.port], allow_http=True, timeout_s=DRIP_CAP_S)
+        with pytest.raises(HandlerError) as caught:
+            _fetch.fetch_document(f"{scheme}://docs.test:{server.port}/r.png", policy)
+    assert caught.value.code == "url_timeout"
+    assert "took too long" in caught.value.message
+    # Cut off at the cap: in 0.5 s a byte per 20 ms is 25 bytes (fewer if the machine is slow,
+    # never more); the script runs to hundreds.
+    assert server.sent and max(server.sent) < 2 * DRIP_CAP_S / DRIP_INTERVAL_S < len(drip)
+
+
+@pytest.mark.server
+def test_the_time_cap_spans_redirect_hops() -> None:
+    """Each hop within the cap is not enough: the hops share one deadline. The first answers
+    its redirect after 0.3 s, the second drips a whole PDF in about 0.35 s; cap 0.5 s."""
+    prefix = f"HTTP/1.1 200 OK\r\nContent-Length: {len(PDF)}\r\n\r\n".encode()
+    with drip_server(prefix, PDF, 0.35 / len(PDF)) as slow, serve_docs() as docs:
+        target = f"http://docs.test:{slow.port}/r"
+        docs.routes["/go"] = Route(status=302, location=target, body=b"", header_delay_s=0.3)
+        resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
+        policy = local_policy(resolver, [slow.port, docs.port], allow_http=True, timeout_s=0.5)
+        with pytest.raises(HandlerError) as caught:
+            _fetch.fetch_document(f"http://docs.test:{docs.port}/go", policy)
+    assert caught.value.code == "url_timeout"
+    assert docs.hits == ["/go"]
+
+
+def test_the_watchdog_shuts_a_blocked_read_down() -> None:
+    """The mechanism on its own: a read blocked with no socket timeout ends at the deadline."""
+    import time
+
+    left, right = socket.socketpair()
+    with left, right:
+        watchdog = _fetch._Watchdog(time.monotonic() + 0.2)
+        try:
+            watchdog.watch(left)
+            assert left.recv(10) == b""  # shut down: end-of-file instead of blocking for ever
+            assert watchdog.expired
+        finally:
+            watchdog.close()
