@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,23 +108,40 @@ def state_dir(project_dir: Path | None = None) -> Path:
 
 
 def _ensure_state_dir(project_dir: Path | None) -> Path:
+    """``.expense`` as a 0700 folder of ours: created so, or tightened when an older version (or
+    a umask) left it group/world readable. A symlink or someone else's folder is refused."""
     root = state_dir(project_dir)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = root.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{root} is not a folder (a symlink?): move it away and try again")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise ConfigError(f"{root} belongs to another user: move it away and try again")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(root, 0o700)
     ignore = root / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# expense-cli state: credentials and Terraform state, never commit\n*\n")
+        write_private(
+            ignore, "# expense-cli state: credentials and Terraform state, never commit\n*\n"
+        )
     return root
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (0600), replacing it atomically."""
+    """Write ``text`` to ``path`` readable by the owner only (0600), replacing it atomically.
+
+    The temp file has an unpredictable name and is created with O_EXCL (``tempfile.mkstemp``),
+    so a symlink planted in the folder is never followed; ``os.replace`` swaps the name itself.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # mkstemp's mode already; never looser
             handle.write(text)
-        os.chmod(tmp, 0o600)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from expense_cli.aws import DeploySettings, ProjectConfig, load_config, save_config
+from expense_cli.aws import DeploySettings, ProjectConfig, _config, load_config, save_config
+from expense_cli.aws._config import write_private
 from expense_cli.errors import ConfigError
 
 
@@ -49,3 +51,75 @@ def test_unknown_keys_are_ignored_and_broken_files_reported(tmp_path: Path) -> N
     config_file.write_text("[1, 2")
     with pytest.raises(ConfigError, match=r"not a valid expense-cli config .* fix or delete it"):
         load_config(tmp_path)
+
+
+def test_write_private_never_follows_a_symlink_at_a_predictable_name(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    state = tmp_path / ".expense"
+    state.mkdir(mode=0o700)
+    # the names the old code used, and a few more an attacker could guess
+    for name in (".config.json.tmp", ".config.json.tmp0", "config.json.tmp", ".gitignore.tmp"):
+        (state / name).symlink_to(victim)
+    path = save_config(ProjectConfig(auth_token="secret-token-123"), tmp_path)
+    assert victim.read_text() == "keep me"
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_config(tmp_path).auth_token == "secret-token-123"
+    leftovers = {p.name for p in state.iterdir()} - {"config.json", ".gitignore"}
+    assert leftovers == {
+        ".config.json.tmp",
+        ".config.json.tmp0",
+        "config.json.tmp",
+        ".gitignore.tmp",
+    }
+
+
+def test_write_private_replaces_a_symlink_at_the_target_name_itself(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "secret.json"
+    link.symlink_to(victim)
+    write_private(link, "{}")
+    assert victim.read_text() == "keep me"
+    assert not link.is_symlink() and link.read_text() == "{}"
+    assert stat.S_IMODE(link.stat().st_mode) == 0o600
+
+
+def test_write_private_leaves_no_temp_file_when_it_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_config.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_private(tmp_path / "x.json", "{}")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o777, 0o750, 0o701, 0o500])
+def test_an_existing_state_folder_is_tightened_to_0700(tmp_path: Path, mode: int) -> None:
+    state = tmp_path / ".expense"
+    state.mkdir()
+    os.chmod(state, mode)
+    path = save_config(ProjectConfig(auth_token="secret-token-123"), tmp_path)
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((state / ".gitignore").stat().st_mode) == 0o600
+
+
+def test_a_state_folder_that_is_a_symlink_or_not_ours_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".expense").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="is not a folder"):
+        save_config(ProjectConfig(), project)
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755 and list(elsewhere.iterdir()) == []
+    if os.geteuid() == 0:  # only root can give a folder away
+        other = tmp_path / "other"
+        (other / ".expense").mkdir(parents=True, mode=0o755)
+        os.chown(other / ".expense", 12345, 12345)
+        with pytest.raises(ConfigError, match="belongs to another user"):
+            save_config(ProjectConfig(), other)
