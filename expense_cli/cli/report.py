@@ -94,8 +94,7 @@ class _Bar:
         self._task = self._progress.add_task("receipts", total=None, last="", start=False)
 
     def __enter__(self) -> _Bar:
-        self._progress.start()
-        return self
+        return self  # drawn from start(): an early error (a locked --out) stays one line
 
     def __exit__(
         self,
@@ -106,6 +105,7 @@ class _Bar:
         self._progress.stop()
 
     def start(self, total: int) -> None:
+        self._progress.start()
         self._progress.update(self._task, total=total)
         self._progress.start_task(self._task)
 

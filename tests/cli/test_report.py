@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import sys
 import types
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 from expense_cli.cli import _options, app
 from expense_cli.cli import report as report_cli
 from expense_cli.errors import BadRequest, ConfigError
+from expense_cli.report import display_name
 from expense_cli.synthetic import RECEIPT_LINES, receipt_pdf, render_receipt
 from expense_cli.targets import LocalTarget, ServerTarget
 from tests.report._fake import CORRUPT, ORDER, FakeTarget, folder_answers, make_folder
@@ -270,3 +272,90 @@ def test_server_end_to_end(
     assert result.exit_code == 0, result.output
     assert isinstance(made[0], ServerTarget)
     _check_real_report(out, root)
+
+
+# -- issue 12: names, locks, folders the run cannot read -------------------------------------------
+ODD_NAMES = [
+    b"caf\xe9 latin-1.png",
+    b"[red]markup[bold] x.png",
+    b"ctl\x01 tab\t nl\n.png",
+    "emoji 🧾 فاتورة.png".encode(),
+    b"\xff\xfe.png",
+]
+
+
+def test_odd_names_in_every_output(
+    tmp_path: Path, use_target: Callable[[Any], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    answers = folder_answers()
+    png = _documents()["a.png"]
+    for i, raw in enumerate(ODD_NAMES):
+        data = png + b"\x00" * (i + 1)
+        with open(os.path.join(os.fsencode(root), raw), "wb") as handle:
+            handle.write(data)
+        answers[hashlib.sha256(data).hexdigest()] = answers[hashlib.sha256(png).hexdigest()]
+    use_target(FakeTarget(answers))
+    out = os.path.join(os.fsdecode(tmp_path), os.fsdecode(b"r\xe9port [bold].csv"))
+    result = runner.invoke(app, ["report", str(root), "-o", out])
+    assert result.exit_code == 0, result.output
+    assert "wrote " + display_name(out) in result.stdout
+    assert "(+ " + display_name(b"r\xe9port [bold].summary.csv") + ")" in result.stdout
+    assert "5 documents, 5 processed" in result.stdout
+    # the progress bar shows the last name, markup and all, in its display form
+    assert display_name(ODD_NAMES[-1]) in result.stderr
+    rows, totals = _read_rows(Path(out))
+    assert sorted(r["file"] for r in rows) == sorted(
+        display_name(os.path.join(os.fsencode(root), raw)) for raw in ODD_NAMES
+    )
+    assert totals == {"EUR": Decimal("17.37") * 5}
+
+
+def _documents() -> dict[str, bytes]:
+    from tests.report._fake import documents
+
+    return documents()
+
+
+def test_a_second_run_on_the_same_out_is_a_one_line_error(
+    receipts: Path, tmp_path: Path, use_target: Callable[[Any], Any]
+) -> None:
+    from expense_cli.report import lock_output
+
+    target = FakeTarget(folder_answers())
+    use_target(target)
+    out = tmp_path / "r.xlsx"
+    with lock_output(out):
+        result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"another report run (pid {os.getpid()} on " in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert target.calls == [] and not out.exists()
+
+
+def test_unreadable_folders_and_not_documents_are_reported(
+    receipts: Path,
+    tmp_path: Path,
+    use_target: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (receipts / "locked").mkdir()
+    (receipts / "receipt.pdf").write_text("Total 12.00 EUR\n")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fsdecode(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # chmod 000 does not stop root
+    use_target(FakeTarget(folder_answers()))
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"1 unreadable folders skipped (first: {receipts / 'locked'})" in result.stdout
+    assert "6 documents, 5 processed" in result.stdout
+    assert "2 documents failed" in result.stdout
+    rows = {Path(r["file"]).name: r for r in json.loads(out.read_text())["rows"]}
+    assert "named .pdf but the content is not a PDF" in rows["receipt.pdf"]["error"]
