@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import resource
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ..errors import BadRequest, ExpenseError, Overloaded, Timeout
+from ..contract import ContractError, dumps
+from ..errors import BadRequest, Overloaded, Timeout
 
 __all__ = ["ConnectionLimits", "connection_cap", "error_bytes", "protocol_class"]
 
@@ -60,19 +60,44 @@ def connection_cap(wanted: int, reserve: int = FD_RESERVE) -> int:
     return max(2, min(wanted, soft - reserve))
 
 
-def error_bytes(exc: ExpenseError) -> bytes:
+def error_bytes(exc: ContractError) -> bytes:
     """A complete ``Connection: close`` HTTP/1.1 response carrying ``exc`` as contract JSON."""
-    body = json.dumps(exc.to_dict()).encode()
-    reason = HTTPStatus(exc.status).phrase
+    body = dumps(exc.body())
     lines = [
-        f"HTTP/1.1 {exc.status} {reason}",
+        f"HTTP/1.1 {exc.status} {HTTPStatus(exc.status).phrase}",
         "content-type: application/json",
         f"content-length: {len(body)}",
         "connection: close",
     ]
-    if exc.retry_after is not None:
-        lines.append(f"retry-after: {exc.retry_after}")
+    lines += [f"{name}: {value}" for name, value in exc.headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+class _DropLog:
+    """Dropped connections, logged at most once per ``every_s`` (an attack must not turn into a
+    flood of log lines)."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self.pending = [0, 0]  # drops by stage since the last line
+        self.last = float("-inf")
+
+    def count(self, stage: int, cap: int, now: float) -> None:
+        self.pending[stage] += 1
+        if now - self.last >= self.every_s:
+            log.warning(
+                "connection cap reached: dropped the oldest unfinished connections",
+                extra={
+                    "max_connections": cap,
+                    "dropped_sending_headers": self.pending[0],
+                    "dropped_sending_body": self.pending[1],
+                },
+            )
+            self.pending = [0, 0]
+            self.last = now
+
+
+_drops = _DropLog()
 
 
 class _Connection(h11.Connection):
@@ -215,11 +240,8 @@ class ExpenseHTTPProtocol(H11Protocol):
         ]
         if ranked:
             stage, _, victim = min(ranked, key=lambda item: (item[0], item[1]))
-            log.warning(
-                "connection cap reached: dropped the oldest unfinished connection",
-                extra={"max_connections": self.limits.max_connections, "stage": stage},
-            )
             victim._drop()
+            _drops.count(stage, self.limits.max_connections, self.loop.time())
             return
         self._reply_and_close(
             Overloaded(
@@ -235,7 +257,7 @@ class ExpenseHTTPProtocol(H11Protocol):
             self.cycle.message_event.set()
         self.transport.abort()
 
-    def _reply_and_close(self, exc: ExpenseError) -> None:
+    def _reply_and_close(self, exc: ContractError) -> None:
         """Answer, then close gently: a client still sending would get a reset (and lose the
         answer) if the socket closed with its bytes unread, so our side ends with FIN and what
         still comes is read and dropped for at most ``LINGER_S`` (nginx's lingering close)."""

@@ -8,15 +8,18 @@ short, configurable limits; every attack is bounded in connections (tens) and se
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import socket
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from expense_cli.engine import Document, Engine, EngineConfig, Result
+from expense_cli.errors import ConfigError
 from expense_cli.serving import Settings, create_app
 from tests._servers import running_server
 from tests.serving._raw_http import (
@@ -27,7 +30,9 @@ from tests.serving._raw_http import (
     stalled_body,
     wait_closed,
 )
-from tests.serving.conftest import MERCHANT
+from tests.serving.conftest import MERCHANT, GatedEngine
+
+NOWHERE = Path("/nonexistent/opt/ml/model")
 
 pytestmark = [pytest.mark.server]
 
@@ -292,3 +297,77 @@ def test_raw_socket_helpers_see_a_reset_as_closed() -> None:
         peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         peer.close()  # RST
         assert wait_closed(client)
+
+
+@pytest.mark.model
+def test_a_newcomer_is_refused_with_json_when_every_connection_is_served(
+    engine: Engine, small_receipt_png: bytes
+) -> None:
+    """Nothing to drop (both connections are being served): the newcomer gets the contract's
+    429 and a closed connection, never a hang."""
+    gated = GatedEngine(engine)
+    payload = {"document": base64.b64encode(small_receipt_png).decode()}
+    with (
+        serve(gated, max_concurrency=2, max_queue=0, max_connections=2) as url,
+        concurrent.futures.ThreadPoolExecutor(2) as pool,
+    ):
+        try:
+            busy = [
+                pool.submit(httpx.post, f"{url}/invocations", json=payload, timeout=60)
+                for _ in range(2)
+            ]
+            for _ in busy:
+                assert gated.entered.acquire(timeout=30)
+            with open_socket(url) as newcomer:
+                reply = read_reply(newcomer)
+                assert reply is not None and reply.status == 429
+                assert reply.json()["error"]["code"] == "throttled"
+                assert reply.headers["retry-after"] == "1"
+                assert wait_closed(newcomer)
+        finally:
+            gated.gate.set()
+        assert [future.result().status_code for future in busy] == [200, 200]
+
+
+def test_connection_drops_are_logged_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    from expense_cli.serving._protocol import _DropLog
+
+    drops = _DropLog(every_s=10.0)
+    with caplog.at_level("WARNING", logger="expense.serving"):
+        for i in range(300):
+            drops.count(i % 2, 64, now=100.0 + i * 0.01)  # 300 drops in 3 s: one line
+        drops.count(1, 64, now=111.0)  # 10 s later: the next line, with the drops since
+    lines = [r for r in caplog.records if "connection cap reached" in r.getMessage()]
+    assert len(lines) == 2
+    assert (lines[0].dropped_sending_headers, lines[0].dropped_sending_body) == (1, 0)
+    assert (lines[1].dropped_sending_headers, lines[1].dropped_sending_body) == (149, 151)
+
+
+def test_slow_client_settings_come_from_the_environment() -> None:
+    env = {
+        "EXPENSE_BODY_TIMEOUT": "12.5",
+        "EXPENSE_HEADER_TIMEOUT": "3",
+        "EXPENSE_MAX_CONNECTIONS": "100",
+    }
+    s = Settings.from_env(env, sagemaker_model_dir=NOWHERE)
+    assert (s.body_timeout_s, s.header_timeout_s, s.max_connections) == (12.5, 3.0, 100)
+    defaults = Settings.from_env({}, sagemaker_model_dir=NOWHERE)
+    assert defaults.body_timeout_s < defaults.request_timeout_s
+    assert (defaults.header_timeout_s, defaults.max_connections) == (10.0, 256)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"EXPENSE_BODY_TIMEOUT": "0"},
+        {"EXPENSE_BODY_TIMEOUT": "-1"},
+        {"EXPENSE_BODY_TIMEOUT": "soon"},
+        {"EXPENSE_HEADER_TIMEOUT": "0"},
+        {"EXPENSE_MAX_CONNECTIONS": "1"},
+        {"EXPENSE_MAX_CONNECTIONS": "many"},
+        {"EXPENSE_MAX_CONNECTIONS": "1.5"},
+    ],
+)
+def test_bad_slow_client_settings_are_config_errors(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env(env, sagemaker_model_dir=NOWHERE)
