@@ -238,66 +238,52 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _dial(
-    addresses: Sequence[str], port: int, deadline: float, watchdog: _Watchdog
-) -> socket.socket:
-    """Connect to the first reachable of the checked ``addresses`` (no name lookup)."""
-    failure: OSError = OSError("no address to connect to")
-    for address in addresses:
-        try:
-            sock = socket.create_connection((address, port), _remaining(deadline))
-        except OSError as exc:
-            failure = exc
-            continue
-        watchdog.watch(sock)
-        return sock
-    raise failure
+@dataclass(frozen=True)
+class _Dialer:
+    """How a hop connects: to the checked ``addresses`` only, within the fetch's deadline, the
+    socket handed to the fetch's watchdog."""
+
+    addresses: Sequence[str]
+    deadline: float
+    watchdog: _Watchdog
+
+    def dial(self, port: int) -> socket.socket:
+        """Connect to the first reachable address (no name lookup)."""
+        failure: OSError = OSError("no address to connect to")
+        for address in self.addresses:
+            try:
+                sock = socket.create_connection((address, port), _remaining(self.deadline))
+            except OSError as exc:
+                failure = exc
+                continue
+            self.watchdog.watch(sock)
+            return sock
+        raise failure
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Plain HTTP to pre-checked addresses; the Host header keeps the original name."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        addresses: Sequence[str],
-        deadline: float,
-        watchdog: _Watchdog,
-    ) -> None:
-        super().__init__(host, port, timeout=_remaining(deadline))
-        self._addresses = addresses
-        self._deadline = deadline
-        self._watchdog = watchdog
+    def __init__(self, host: str, port: int, dialer: _Dialer) -> None:
+        super().__init__(host, port, timeout=_remaining(dialer.deadline))
+        self._dialer = dialer
 
     def connect(self) -> None:
-        self.sock = _dial(self._addresses, self.port, self._deadline, self._watchdog)
+        self.sock = self._dialer.dial(self.port)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to pre-checked addresses; SNI and certificate verification use the original name."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        addresses: Sequence[str],
-        deadline: float,
-        watchdog: _Watchdog,
-        context: ssl.SSLContext,
-    ) -> None:
-        super().__init__(host, port, timeout=_remaining(deadline), context=context)
-        self._addresses = addresses
-        self._deadline = deadline
-        self._watchdog = watchdog
+    def __init__(self, host: str, port: int, dialer: _Dialer, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=_remaining(dialer.deadline), context=context)
+        self._dialer = dialer
         self._tls = context
 
     def connect(self) -> None:
-        raw = _dial(self._addresses, self.port, self._deadline, self._watchdog)
+        raw = self._dialer.dial(self.port)
         try:
-            raw.settimeout(_remaining(self._deadline))
+            raw.settimeout(_remaining(self._dialer.deadline))
             self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
         except BaseException:
             raw.close()
@@ -405,19 +391,12 @@ def _exchange(
     watchdog: _Watchdog,
 ) -> tuple[int, str | None, bytes]:
     conn: http.client.HTTPConnection
+    dialer = _Dialer(addresses, deadline, watchdog)
     if target.scheme == "https":
-        conn = _PinnedHTTPSConnection(
-            target.host,
-            target.port,
-            addresses=addresses,
-            deadline=deadline,
-            watchdog=watchdog,
-            context=policy.ssl_context or _default_tls(),
-        )
+        context = policy.ssl_context or _default_tls()
+        conn = _PinnedHTTPSConnection(target.host, target.port, dialer, context)
     else:
-        conn = _PinnedHTTPConnection(
-            target.host, target.port, addresses=addresses, deadline=deadline, watchdog=watchdog
-        )
+        conn = _PinnedHTTPConnection(target.host, target.port, dialer)
     try:
         conn.request(
             "GET",
