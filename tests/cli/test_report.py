@@ -20,11 +20,18 @@ from typer.testing import CliRunner
 
 from expense_cli.cli import _options, app
 from expense_cli.cli import report as report_cli
-from expense_cli.errors import BadRequest, ConfigError
+from expense_cli.errors import BadRequest, ConfigError, UnreadableDocument
 from expense_cli.report import display_name
 from expense_cli.synthetic import RECEIPT_LINES, receipt_pdf, render_receipt
 from expense_cli.targets import LocalTarget, ServerTarget
-from tests.report._fake import CORRUPT, ORDER, FakeTarget, folder_answers, make_folder
+from tests.report._fake import (
+    CORRUPT,
+    ORDER,
+    FakeTarget,
+    folder_answers,
+    make_folder,
+    refuse_listing,
+)
 
 runner = CliRunner()
 
@@ -228,7 +235,7 @@ def _check_real_report(out: Path, root: Path) -> None:
         assert row["sha256"] == hashlib.sha256((root / name).read_bytes()).hexdigest()
         assert 0.0 <= row["merchant_score"] <= 1.0
     assert by["pdf/invoice.pdf"]["pages"] == 2 and by["receipt0.png"]["pages"] == 1
-    assert by["pdf/broken.pdf"]["error"].startswith("unreadable_document: ")
+    assert by["pdf/broken.pdf"]["error"].startswith(f"{UnreadableDocument.code}: ")
 
 
 @pytest.mark.model
@@ -342,14 +349,7 @@ def test_unreadable_folders_and_not_documents_are_reported(
 ) -> None:
     (receipts / "locked").mkdir()
     (receipts / "receipt.pdf").write_text("Total 12.00 EUR\n")
-    real = os.scandir
-
-    def scandir(path: Any = ".") -> Any:
-        if os.fsdecode(path).endswith("locked"):
-            raise PermissionError(13, "Permission denied", os.fsdecode(path))
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)  # chmod 000 does not stop root
+    refuse_listing(monkeypatch, "locked")
     use_target(FakeTarget(folder_answers()))
     out = tmp_path / "r.json"
     result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])

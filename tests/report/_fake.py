@@ -193,3 +193,18 @@ def folder_answers() -> dict[str, Answer | list[Answer]]:
     }
     answers[sha256(docs[CORRUPT])] = UnreadableDocument("image file is truncated or corrupt")
     return answers
+
+
+def refuse_listing(monkeypatch: Any, folder_name: str) -> None:
+    """Make every folder called ``folder_name`` unreadable to os.walk (chmod 000 does not stop
+    root, who runs these tests in CI containers)."""
+    import os
+
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.path.basename(os.fsdecode(path)) == folder_name:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)

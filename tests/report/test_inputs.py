@@ -22,6 +22,7 @@ from tests.report._fake import (
     FakeTarget,
     documents,
     folder_answers,
+    refuse_listing,
     result_for,
     sha256,
 )
@@ -219,14 +220,7 @@ def test_unreadable_folders_are_counted(
 ) -> None:
     (receipts / "locked").mkdir()
     (receipts / "locked" / "x.png").write_bytes(documents()["a.png"])
-    real = os.scandir
-
-    def scandir(path: Any = ".") -> Any:
-        if os.fsdecode(path).endswith("locked"):
-            raise PermissionError(13, "Permission denied", os.fsdecode(path))
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)  # chmod 000 does not stop root
+    refuse_listing(monkeypatch, "locked")
     found = collect_documents([receipts])
     assert found.unreadable_folders == [str(receipts / "locked")]
     assert [p.relative_to(receipts).as_posix() for p in found.documents] == ORDER

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from expense_cli.errors import BadRequest, ConfigError, ModelNotReady, Overloaded
+from expense_cli.errors import (
+    BadRequest,
+    ConfigError,
+    ModelNotReady,
+    Overloaded,
+    UnreadableDocument,
+)
 from expense_cli.report import Row, build_report, read_report
 from tests.report._fake import CORRUPT, ORDER, SPECS, FakeTarget, documents, folder_answers, sha256
 
@@ -34,7 +40,7 @@ def test_rows_error_row_and_totals_per_currency_and_month(
         assert row.sha256 == sha256(documents()[name])
     assert rows["a.png"].tax == Decimal("2.77") and rows["a.png"].receipt_number == "004217"
     assert rows["nested/c.png"].low_confidence(0.5) == ["total"]
-    assert rows[CORRUPT].error == "unreadable_document: image file is truncated or corrupt"
+    assert rows[CORRUPT].error == f"{UnreadableDocument.code}: image file is truncated or corrupt"
     assert rows[CORRUPT].sha256 == sha256(documents()[CORRUPT])
 
     eur, usd = result.summary.by_currency
@@ -176,7 +182,7 @@ def test_retries_are_bounded(receipts: Path, tmp_path: Path) -> None:
     result = build_report([receipts], tmp_path / "r.csv", target, sleep=slept.append, retries=3)
     assert target.calls.count(key) == 4 and slept == [1.0, 1.0, 1.0]
     error = _by_file(result.rows, receipts)["b.jpg"].error
-    assert error == "overloaded: too many requests (gave up after 3 retries)"
+    assert error == f"{Overloaded.code}: too many requests (gave up after 3 retries)"
     assert result.errors == 2  # b.jpg and the corrupt file; the run went on
 
 
