@@ -8,6 +8,7 @@ lets tests check the plumbing (windows, pages, spans, the token head) end to end
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,16 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["RECEIPT_LINES", "Plant", "build_model", "receipt_pdf", "render_receipt"]
+__all__ = [
+    "RECEIPT_ANSWERS",
+    "RECEIPT_LINES",
+    "FieldPlant",
+    "Plant",
+    "build_model",
+    "receipt_pdf",
+    "render_receipt",
+    "word_boxes",
+]
 
 RECEIPT_LINES: tuple[str, ...] = (
     "ACME COFFEE ROASTERS",
@@ -46,11 +56,36 @@ def render_receipt(
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=font_size)
-    y = margin
-    for line in lines:
+    for line, y in zip(lines, _line_tops(len(lines), font_size, margin), strict=True):
         draw.text((margin, y), line, fill=0, font=font)
-        y += int(font_size * 1.7)
     return image
+
+
+def _line_tops(count: int, font_size: int, margin: int) -> list[int]:
+    return [margin + i * int(font_size * 1.7) for i in range(count)]
+
+
+def word_boxes(
+    lines: Sequence[str] = RECEIPT_LINES,
+    *,
+    width: int = 1000,
+    height: int = 1400,
+    font_size: int = 30,
+    margin: int = 60,
+) -> list[list[tuple[float, float, float, float]]]:
+    """Per line, the ink box (pixels) of each whitespace-separated word as
+    :func:`render_receipt` draws it with the same arguments: where OCR will find the words."""
+    draw = ImageDraw.Draw(Image.new("L", (width, height), 255))
+    font = ImageFont.load_default(size=font_size)
+    boxes: list[list[tuple[float, float, float, float]]] = []
+    for line, y in zip(lines, _line_tops(len(lines), font_size, margin), strict=True):
+        row = []
+        for word in re.finditer(r"\S+", line):
+            x = margin + draw.textlength(line[: word.start()], font=font)
+            left, top, right, bottom = draw.textbbox((x, y), word.group(), font=font)
+            row.append((float(left), float(top), float(right), float(bottom)))
+        boxes.append(row)
+    return boxes
 
 
 def receipt_pdf(pages: Sequence[Image.Image], *, text_layer: Sequence[Sequence[str]] = ()) -> bytes:
@@ -119,6 +154,35 @@ class Plant:
     keep: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FieldPlant:
+    """Hand-set weights for one field: a question containing ``keyword`` is answered with words
+    ``first``..``last`` (0-based, whitespace-separated) of line ``line`` of the rendered receipt.
+
+    Where several keywords are in one question (``merchant address``), the highest ``priority``
+    wins.
+    """
+
+    keyword: str
+    line: int
+    first: int
+    last: int
+    priority: float = 1.0
+
+
+# One planted answer per expense field of RECEIPT_LINES (expense_cli/engine/_fields.py asks
+# "What is the <keyword> ...?"): what `expense-cli demo` shows when the Hub is unreachable.
+RECEIPT_ANSWERS: tuple[FieldPlant, ...] = (
+    FieldPlant("merchant", 0, 0, 2),  # ACME COFFEE ROASTERS
+    FieldPlant("address", 1, 0, 3, priority=2.0),  # 12 Market Street, Springfield
+    FieldPlant("number", 2, 2, 2),  # 004217
+    FieldPlant("date", 3, 1, 1),  # 03/01/2024
+    FieldPlant("subtotal", 7, 1, 1),  # 14.60
+    FieldPlant("tax", 8, 2, 2),  # 2.77
+    FieldPlant("total", 9, 1, 2),  # EUR 17.37 (the currency, so amounts and dates normalise)
+)
+
+
 _CORPUS = " ".join(RECEIPT_LINES) + (
     " what is the merchant name address date total amount subtotal tax receipt number"
     " invoice due vendor customer paid card cash change item qty price"
@@ -132,6 +196,7 @@ def build_model(
     tokenizer: str = "wordpiece",
     token_head: bool = False,
     plant: Plant | None = None,
+    fields: Sequence[FieldPlant] = (),
     seed: int = 0,
     vocab_words: Sequence[str] = (),
 ) -> Path:
@@ -140,17 +205,25 @@ def build_model(
     ``size="tiny"``: 2 layers × 32 hidden (tests); ``"base"``: 12 × 768 like the real model
     (benchmarks; speed does not depend on the weights). ``vocab_words`` become whole tokens, as
     they would in a real 50k-token vocabulary (sequence length, and so speed, depends on it).
+
+    ``plant`` answers every question with the same marker words; ``fields`` (e.g.
+    :data:`RECEIPT_ANSWERS`) instead answers each field's question with that field's words of the
+    :func:`render_receipt` image: a one-layer model (``_plant_fields``), used by
+    ``expense-cli demo`` offline (expense_cli/cli/demo.py).
     """
     import torch
     from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMForQuestionAnswering
     from transformers.utils import logging as hf_logging
 
+    if fields and (plant is not None or token_head or size != "tiny"):
+        raise ValueError("fields= builds its own tiny model: no plant, token_head or size")
     hf_logging.disable_progress_bar()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = [*(plant.start, plant.end, *plant.keep)] if plant else []
     extra += [w.strip(string.punctuation) for w in vocab_words]
+    extra += [f(field.keyword) for field in fields for f in (str.lower, str.capitalize, str.upper)]
     if tokenizer == "wordpiece":
         _wordpiece(out_dir, extra)
     elif tokenizer == "bpe":
@@ -159,6 +232,8 @@ def build_model(
         raise ValueError(f"unknown tokenizer kind {tokenizer!r}")
     tok = AutoTokenizer.from_pretrained(str(out_dir))
     dims = {"tiny": (32, 2, 2, 64), "base": (768, 12, 12, 3072)}[size]
+    if fields:
+        dims = (_FIELD_HIDDEN, 1, 1, len(fields))
     hidden, layers, heads, intermediate = dims
     config = LayoutLMConfig(  # type: ignore[call-arg]
         vocab_size=len(tok),
@@ -166,6 +241,7 @@ def build_model(
         num_hidden_layers=layers,
         num_attention_heads=heads,
         intermediate_size=intermediate,
+        hidden_act="relu" if fields else "gelu",
         max_position_embeddings=514 if tokenizer == "bpe" else 512,
         max_2d_position_embeddings=1024,
         type_vocab_size=2,
@@ -180,6 +256,8 @@ def build_model(
     model = DocumentQAModel(config) if token_head else LayoutLMForQuestionAnswering(config)
     if plant is not None:
         _plant(model, tok, plant)
+    if fields:
+        _plant_fields(model, tok, fields)
     model.save_pretrained(str(out_dir))
     tok.save_pretrained(str(out_dir))
     return out_dir
@@ -251,3 +329,106 @@ def _plant(model: Any, tok: Any, plant: Plant) -> None:
             head.weight.zero_()
             head.bias.zero_()
             head.weight[1, keep_dim] = 10.0
+
+
+_FIELD_HIDDEN = 64
+_ANCHOR = 1000.0  # ±_ANCHOR in two dimensions: every LayerNorm sees (almost) the same spread
+
+
+def _plant_fields(model: Any, tok: Any, fields: Sequence[FieldPlant]) -> None:
+    """One layer that answers each field's question with that field's words of the receipt.
+
+    Embeddings: the question keyword tokens carry "field f is asked" (a one-hot) and a key
+    strength (its priority); every token's 1-D position says whether it is in the question (the
+    first positions; context tokens' type 1 takes that back) and where it is (tie-break); its box
+    says, per field, whether it lies on that field's line and columns (x and y tables, 0.5 for
+    each of the 4 coordinates inside). Attention: a constant query, so every token attends to the
+    question's keyword and copies its one-hot. Feed-forward: ReLU(asked_f + inside_f - 2.5), an
+    AND, summed into one "answer" dimension that the QA head reads; the start (end) logit also
+    falls (rises) with the position, so the span runs from the first to the last answer token.
+
+    Two constant anchor dimensions (+/-_ANCHOR) and a balance dimension that keeps every
+    vector's mean at 0 make each LayerNorm a fixed scaling, undone by its weight.
+    """
+    import torch
+
+    n = len(fields)
+    anchor_pos, anchor_neg, balance, key, question, position, answer = range(7)
+    asked = list(range(7, 7 + n))
+    got = list(range(7 + n, 7 + 2 * n))
+    inside = list(range(7 + 2 * n, 7 + 3 * n))
+    hidden = model.config.hidden_size
+    if inside[-1] >= hidden:
+        raise ValueError(f"too many fields for a {hidden}-wide model")
+    scale = _ANCHOR * (2 / hidden) ** 0.5  # the anchors' standard deviation
+    boxes = word_boxes()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+        emb = model.layoutlm.embeddings
+        for f, field in enumerate(fields):
+            for token in _keyword_tokens(tok, field.keyword):
+                emb.word_embeddings.weight[token, key] = field.priority
+                emb.word_embeddings.weight[token, asked[f]] = 1.0
+            x0, x1, y0, y1 = _field_region(boxes, field)
+            emb.x_position_embeddings.weight[x0:x1, inside[f]] = 0.5
+            emb.y_position_embeddings.weight[y0:y1, inside[f]] = 0.5
+        positions = emb.position_embeddings.weight
+        positions[:, anchor_pos] = _ANCHOR
+        positions[:, anchor_neg] = -_ANCHOR
+        positions[:16, question] = 1.0
+        positions[:, position] = torch.arange(positions.shape[0]) / 100
+        emb.token_type_embeddings.weight[1, question] = -1.0
+        for table in (emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings,
+                      emb.x_position_embeddings, emb.y_position_embeddings):  # fmt: skip
+            table.weight[:, balance] = -table.weight.sum(dim=1)
+        layer = model.layoutlm.encoder.layer[0]
+        attention = layer.attention.self
+        attention.query.bias[0] = 1.0
+        head = attention.attention_head_size**0.5
+        attention.key.weight[0, key] = 40.0 * head  # question keyword: 80+, others <= 40+...
+        attention.key.weight[0, question] = 40.0 * head
+        for f in range(n):
+            attention.value.weight[f, asked[f]] = 1.0
+            layer.attention.output.dense.weight[got[f], f] = 1.0
+            layer.attention.output.dense.weight[balance, f] = -1.0
+            layer.intermediate.dense.weight[f, got[f]] = 1.0
+            layer.intermediate.dense.weight[f, inside[f]] = 1.0
+            layer.intermediate.dense.bias[f] = -2.5
+            layer.output.dense.weight[answer, f] = 2.0
+            layer.output.dense.weight[balance, f] = -2.0
+        for norm in (emb.LayerNorm, layer.attention.output.LayerNorm, layer.output.LayerNorm):
+            norm.weight.fill_(scale)
+        qa = model.qa_outputs.weight  # answer tokens: +4000; 5 logits per token of position
+        qa[0, answer] = qa[1, answer] = 4000.0
+        qa[0, position], qa[1, position] = -500.0, 500.0
+
+
+def _keyword_tokens(tok: Any, keyword: str) -> set[int]:
+    """The keyword's token ids as it may be written (a cased BPE vocabulary has several)."""
+    found = set()
+    for variant in (keyword.lower(), keyword.capitalize(), keyword.upper()):
+        ids = tok(variant, add_special_tokens=False)["input_ids"]
+        if len(ids) == 1:
+            found.add(ids[0])
+        elif variant == keyword.lower():
+            raise ValueError(f"keyword {keyword!r} is not one token: {ids}")
+    return found
+
+
+def _field_region(
+    boxes: Sequence[Sequence[tuple[float, float, float, float]]], field: FieldPlant
+) -> tuple[int, int, int, int]:
+    """Grid ranges [x0, x1) and [y0, y1) that hold the field's words and no other word whole:
+    the columns of its words (+/- 12 px) and its line's band (half a line pitch each side)."""
+    width, height, pitch, tolerance = 1000, 1400, int(30 * 1.7), 12  # render_receipt's defaults
+    line = boxes[field.line]
+    left, right = line[field.first][0] - tolerance, line[field.last][2] + tolerance
+    middle = (min(b[1] for b in line) + max(b[3] for b in line)) / 2
+    top, bottom = middle - pitch / 2, middle + pitch / 2
+    return (
+        int(1000 * left / width),
+        int(1000 * right / width) + 1,
+        int(1000 * top / height),
+        int(1000 * bottom / height) + 1,
+    )

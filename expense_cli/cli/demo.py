@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ._options import JsonOpt, ModelOpt, RevisionOpt
+from ._options import JsonOpt
 from ._output import print_json, print_result
 
 app = typer.Typer()
@@ -29,16 +30,30 @@ def _hub_available(model: str, revision: str | None) -> bool:
     return True
 
 
+DemoModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="DIR_OR_ID",
+        help="A model directory or Hub id (default: impira/layoutlm-invoices, or a synthetic "
+        "stand-in when that is neither cached nor reachable).",
+    ),
+]
+DemoRevisionOpt = Annotated[
+    str | None, typer.Option("--revision", metavar="REV", help="The Hub revision of --model.")
+]
+
+
 @app.command()
 def demo(
-    model: ModelOpt = None,
-    revision: RevisionOpt = None,
+    model: DemoModelOpt = None,
+    revision: DemoRevisionOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Render a sample receipt, OCR it with tesseract and ask it the expense questions."""
     # Heavy (PIL, torch, transformers): imported here so that other commands start fast.
     from ..engine import DEFAULT_MODEL, DEFAULT_REVISION
-    from ..synthetic import RECEIPT_LINES, Plant, build_model, render_receipt
+    from ..synthetic import RECEIPT_ANSWERS, RECEIPT_LINES, build_model, render_receipt
     from ..targets import LocalTarget
 
     err = Console(stderr=True)
@@ -51,10 +66,11 @@ def demo(
         if not _hub_available(model, revision):
             err.print(
                 f"[yellow]offline:[/yellow] {model} is not cached and the Hub is unreachable, so "
-                "this demo uses a tiny SYNTHETIC model whose weights are set by hand to point at "
-                "the merchant line (real OCR, planted answers). Pass --model DIR for a real one."
+                "this demo uses a tiny SYNTHETIC model whose weights are set by hand to answer "
+                "each field from its place on this sample receipt (real OCR and normalisation, "
+                "planted answers). Pass --model DIR for a real one."
             )
-            model = str(build_model(workdir / "synthetic-model", plant=Plant("acme", "roasters")))
+            model = str(build_model(workdir / "synthetic-model", fields=RECEIPT_ANSWERS))
             revision = None
     target = LocalTarget(model, revision)
     with err.status(f"loading {escape(model)} and reading the receipt…"):

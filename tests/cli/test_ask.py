@@ -162,6 +162,16 @@ def test_demo_offline_uses_a_labelled_synthetic_model(
     assert result.exit_code == 0, result.output
     assert "offline:" in result.stderr and "SYNTHETIC" in result.stderr
     assert "ACME COFFEE ROASTERS" in result.stdout
+    # each field its own answer, and the value column normalised (not one string repeated)
+    for shown in ("12 Market Street, Springfield", "2024-01-03", "17.37 EUR", "14.60", "004217"):
+        assert shown in result.stdout, result.stdout
+    assert result.stdout.count("ACME COFFEE ROASTERS") == 1
+
+
+def test_demo_help_describes_only_demo_options(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--model" in result.stdout and "--local" not in result.stdout
 
 
 def test_demo_with_a_model_dir(runner: CliRunner, tiny_model_dir: Path) -> None:
