@@ -315,7 +315,7 @@ JSON_TYPES = frozenset(
 RAW_TYPES = frozenset(
     {"application/pdf", "application/octet-stream", "binary/octet-stream", "application/x-image"}
 )
-_FIELDS = frozenset({"image", "document", "question", "questions"})
+_FIELDS = frozenset({"image", "document", "question", "questions", "page_images"})
 _DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
 _B64_STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_URLSAFE = _B64_STANDARD[:-2] + b"-_"
@@ -332,6 +332,7 @@ class ParsedRequest:
 
     source: str  # "url" | "document" (base64 in JSON) | "raw" (the body itself)
     questions: tuple[str, ...]
+    page_images: bool = False  # also return the answer pages as PNG data URLs (the web page)
     url: str | None = None
     raw: bytes | None = None
     b64: bytes | None = None
@@ -456,8 +457,11 @@ def _from_json(body: dict[str, Any], query: list[str], limits: Limits) -> Parsed
         raise _bad(
             "unknown_field",
             f"unknown field(s): {', '.join(repr(k[:40]) for k in unknown[:5])}; "
-            "expected image or document, and question or questions",
+            "expected image or document, question or questions, and page_images",
         )
+    page_images = body.get("page_images", False)
+    if not isinstance(page_images, bool):
+        raise _bad("bad_request", "'page_images' must be true or false")
     if "question" in body and "questions" in body:
         raise _bad("invalid_question", "send either 'question' or 'questions', not both")
     asked: list[Any] = []
@@ -480,7 +484,7 @@ def _from_json(body: dict[str, Any], query: list[str], limits: Limits) -> Parsed
                 "invalid_image",
                 f"'image' must be an https URL string of at most {MAX_URL_CHARS} characters",
             )
-        return ParsedRequest("url", questions, url=url.strip())
+        return ParsedRequest("url", questions, page_images, url=url.strip())
     if "document" in body:
         text = body["document"]
         if not isinstance(text, str):
@@ -498,7 +502,7 @@ def _from_json(body: dict[str, Any], query: list[str], limits: Limits) -> Parsed
         except UnicodeEncodeError:
             raise _bad("invalid_base64", "'document' is not valid base64") from None
         encoded, size = _b64_document(data, "'document'", limits)
-        return ParsedRequest("document", questions, b64=encoded, size=size)
+        return ParsedRequest("document", questions, page_images, b64=encoded, size=size)
     raise _bad(
         "missing_document",
         'send {"image": "https://..."} or {"document": "<base64>"} '

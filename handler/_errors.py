@@ -13,7 +13,7 @@ from typing import Any
 
 from expense_cli.contract import ContractError, dumps
 
-__all__ = ["HandlerError", "error_response", "json_response"]
+__all__ = ["HandlerError", "error_response", "json_response", "text_response"]
 
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
@@ -39,6 +39,12 @@ def json_response(
         merged.update(headers)
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     return {"statusCode": status, "headers": merged, "body": text}
+
+
+def text_response(status: int, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """A function URL response with a UTF-8 text body (the web page's files)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    return {"statusCode": status, "headers": lower, "body": body.decode("utf-8")}
 
 
 def error_response(error: ContractError, *, request_id: str | None = None) -> dict[str, Any]:

@@ -23,12 +23,13 @@ from typing import Any
 from _auth import TokenAuthenticator, ssm_token_loader
 from _config import ConfigError, Settings
 from _endpoint import EndpointInvoker
-from _errors import error_response, json_response
+from _errors import error_response, json_response, text_response
 from _fetch import FetchPolicy, fetch_document
 from _log import configure, log_request
-from _request import parse_event, request_headers, request_method
+from _request import parse_event, request_headers, request_method, request_path
 
 from expense_cli.contract import ContractError
+from expense_cli.page import PAGE_HEADERS, page_config, page_file
 
 __all__ = ["Handler", "lambda_handler", "reset"]
 
@@ -72,8 +73,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 2)
 
 
-def _payload(document_b64: bytes, questions: tuple[str, ...]) -> bytes:
-    """``{"document": ..., "questions": [...]}`` as JSON bytes ("questions" only when asked).
+def _payload(document_b64: bytes, questions: tuple[str, ...], page_images: bool = False) -> bytes:
+    """``{"document": ..., "questions": [...]}`` as JSON bytes ("questions" only when asked,
+    ``"page_images": true`` only when asked).
 
     Validated base64 needs no JSON escaping, so it is spliced in rather than run through the
     encoder (which costs ~15 ms per MB).
@@ -81,6 +83,8 @@ def _payload(document_b64: bytes, questions: tuple[str, ...]) -> bytes:
     parts = [b'{"document":"', document_b64, b'"']
     if questions:
         parts += [b',"questions":', json.dumps(list(questions), separators=(",", ":")).encode()]
+    if page_images:
+        parts.append(b',"page_images":true')
     parts.append(b"}")
     return b"".join(parts)
 
@@ -134,6 +138,17 @@ class Handler:
         log_request(record, level=logging.INFO if record["status"] < 500 else logging.ERROR)
         return response
 
+    def _page(self, path: str) -> dict[str, Any]:
+        """The web page (the same files the local server serves), public like the URL itself:
+        it holds no secret, and in token mode asks the user for the token."""
+        if path == "/config.json":
+            body = page_config(auth=self.settings.auth_mode, fetches_urls=True)
+            return text_response(200, body, {**PAGE_HEADERS, "content-type": "application/json"})
+        found = page_file(path)
+        if found is None:
+            raise ContractError("not_found", f"no such path: {path[:100]}")
+        return text_response(200, found[0], {**PAGE_HEADERS, "content-type": found[1]})
+
     def _handle(
         self, event: Mapping[str, Any], context: Any, record: dict[str, Any]
     ) -> dict[str, Any]:
@@ -141,11 +156,14 @@ class Handler:
             raise ContractError("invalid_event", "the request could not be read")
         method = request_method(event)
         record["method"] = method
+        if method == "GET":
+            return self._page(request_path(event))
         if method != "POST":
             raise ContractError(
                 "method_not_allowed",
-                'use POST with {"image": "https://..."} or {"document": "<base64>"}',
-                headers={"allow": "POST"},
+                'use POST with {"image": "https://..."} or {"document": "<base64>"}, '
+                "or GET / for the web page",
+                headers={"allow": "GET, POST"},
             )
         if self.authenticator is not None:
             self.authenticator.check(request_headers(event))
@@ -169,7 +187,7 @@ class Handler:
         else:
             document_b64, document_size = request.document_b64(), request.size
         record["doc_bytes"] = document_size
-        payload = _payload(document_b64, request.questions)
+        payload = _payload(document_b64, request.questions, request.page_images)
         if len(payload) > self.settings.max_payload_bytes:
             raise ContractError(
                 "document_too_large",

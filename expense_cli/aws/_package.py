@@ -4,10 +4,10 @@ The same sources always give the same bytes, whatever the files' timestamps, per
 directory order or the zlib version: entries are sorted, dated 1980-01-01 00:00:00, mode 0644,
 made on "Unix", and *stored* (uncompressed; the handler is a few dozen KB, and deflate output may
 differ between zlib builds, which would make Terraform see a change on another machine). Only the
-handler's top-level ``.py`` files go in (no ``__pycache__``, tests or editor files), plus the wire
-contract ``expense_cli/contract.py`` from this package, the one module the handler shares with
-the server. The returned hash is what Terraform's ``filebase64sha256()`` computes, for
-``source_code_hash``.
+handler's top-level ``.py`` files go in (no ``__pycache__``, tests or editor files), plus what the
+handler shares with the server, from this package: the wire contract ``expense_cli/contract.py``
+and the web page (``expense_cli/page.py`` and ``expense_cli/serving/static/``). The returned
+hash is what Terraform's ``filebase64sha256()`` computes, for ``source_code_hash``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ import zipfile
 from pathlib import Path
 
 from .._assets import asset_root
+from ..page import PAGE_FILES, static_dir
 
 __all__ = [
     "CONTRACT_ENTRY",
     "HANDLER_ENTRY",
+    "PAGE_ENTRY",
     "build_handler_zip",
     "default_handler_dir",
     "handler_sources",
@@ -33,6 +35,7 @@ __all__ = [
 
 HANDLER_ENTRY = "app.lambda_handler"
 CONTRACT_ENTRY = "expense_cli/contract.py"
+PAGE_ENTRY = "expense_cli/page.py"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # regular file, rw-r--r--
 _ZIP_NAME = "handler.zip"
@@ -59,10 +62,15 @@ def handler_sources(source: Path | None = None) -> list[Path]:
 
 def zip_entries(source: Path | None = None) -> list[tuple[str, Path]]:
     """(name in the zip, file) of every entry, in zip order: the handler's modules at the root,
-    then the wire contract the handler imports as ``expense_cli.contract`` (a namespace package
-    in the zip: no ``expense_cli/__init__.py``, so nothing else of this package comes along)."""
+    then what it imports of this package as a namespace package (no ``expense_cli/__init__.py``,
+    so nothing else comes along): the wire contract, and the web page with its files."""
+    package = Path(__file__).resolve().parents[1]
     entries = [(path.name, path) for path in handler_sources(source)]
-    return [*entries, (CONTRACT_ENTRY, Path(__file__).resolve().parents[1] / "contract.py")]
+    entries += [(CONTRACT_ENTRY, package / "contract.py"), (PAGE_ENTRY, package / "page.py")]
+    entries += [
+        (f"expense_cli/serving/static/{name}", static_dir() / name) for name in sorted(PAGE_FILES)
+    ]
+    return entries
 
 
 def _zip_bytes(entries: list[tuple[str, Path]]) -> bytes:

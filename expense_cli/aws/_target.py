@@ -189,12 +189,16 @@ class FunctionUrlTarget(HttpTarget):
         return shrink_document(data, self.upload_bytes)[0]
 
     def _headers(self, body: bytes) -> dict[str, str]:
-        headers = super()._headers(body)
+        return self.authorize(self.url, body, super()._headers(body))
+
+    def authorize(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        """``headers`` for ``POST url`` with ``body``, plus the auth of this deployment: the
+        bearer token, or a SigV4 signature (``expense-cli serve --deployment`` forwards the web
+        page's requests through this)."""
         if self.auth == "token":
-            headers["authorization"] = f"Bearer {self._token}"
-            return headers
+            return {**headers, "authorization": f"Bearer {self._token}"}
         credentials, region = self._signing()
-        return sign_request(self.url, body, headers, credentials, region)
+        return sign_request(url, body, headers, credentials, region)
 
     def _error(self, response: httpx.Response) -> ExpenseError:
         error = super()._error(response)

@@ -38,9 +38,20 @@ def serve(
         int | None,
         typer.Option("--max-batch", min=1, help="Documents per model forward (1: no batching)."),
     ] = None,
+    deployment: Annotated[
+        bool,
+        typer.Option(
+            "--deployment",
+            help="No model here: serve the web page and forward its requests to this "
+            "directory's deployed function URL, signed with your AWS credentials.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the model over HTTP: POST /invocations, GET /ping, and a web page at /."""
     require_extra("serve", "serve")  # one line naming the extra, before anything heavy
+    if deployment:
+        _serve_deployment(host or "127.0.0.1", 8080 if port is None else port)
+        return
     from ..serving import Settings, run
 
     settings = Settings.from_env()
@@ -61,3 +72,22 @@ def serve(
         err=True,
     )
     run(settings)
+
+
+def _serve_deployment(host: str, port: int) -> None:
+    """The web page on ``host:port``, forwarding to the deployed function URL."""
+    require_extra("deploy", "serve --deployment")
+    import uvicorn
+
+    from ..aws import FunctionUrlTarget, remote_target
+    from ..serving._proxy import create_proxy_app
+
+    target = remote_target()
+    if not isinstance(target, FunctionUrlTarget):  # pragma: no cover - remote_target's contract
+        raise TypeError(type(target).__name__)
+    typer.echo(
+        f"the web page of {target.url} on http://{host}:{port}/ "
+        f"(requests are forwarded with {target.auth} auth; Ctrl-C stops)",
+        err=True,
+    )
+    uvicorn.run(create_proxy_app(target), host=host, port=port, log_level="warning")

@@ -2,7 +2,8 @@
 
 Routes: ``GET /ping``, ``POST /invocations``, ``POST /endpoints/{name}/invocations`` (the runtime
 API's path, answered the way InvokeEndpoint answers), ``GET /execution-parameters`` (batch
-transform), ``GET /`` and ``GET /static/{name}`` (the web page). The work is done by
+transform), ``GET /``, ``GET /config.json`` and ``GET /static/{name}`` (the web page, from
+``expense_cli/page.py``). The work is done by
 :class:`Service` (``_service.py``); every request is logged by :class:`AccessLog`.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..contract import ContractError, error_body
+from ..page import PAGE_HEADERS, page_config, page_file
 from ._access import AccessLog
 from ._errors import Internal, error_response, json_response
 from ._runtime import as_runtime_response
@@ -30,27 +31,6 @@ from ._settings import Settings
 __all__ = ["create_app"]
 
 log = logging.getLogger("expense.serving")
-
-_STATIC = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
-}
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
-
-
-def _static_files() -> dict[str, bytes]:
-    folder = resources.files("expense_cli.serving").joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in _STATIC}
-
 
 def create_app(
     settings: Settings | None = None,
@@ -64,7 +44,6 @@ def create_app(
     if engine is not None:
         settings = settings.replace(engine=engine.config)
     service = Service(settings, loader or load_engine, engine)
-    static = _static_files()
 
     def info_of(request: Request) -> dict[str, Any]:
         info: dict[str, Any] = request.scope.setdefault("expense", {})
@@ -94,7 +73,11 @@ def create_app(
         except ContractError as exc:
             info_of(request)["error"] = exc.code
             return error_response(exc)
-        return json_response({"status": "ok"})
+        body = {"status": "ok"}
+        device = getattr(service.engine, "device", None)  # cpu | cuda:N (test stand-ins: none)
+        if isinstance(device, str):
+            body["device"] = device
+        return json_response(body)
 
     async def execution_parameters(request: Request) -> Response:
         return json_response(
@@ -106,10 +89,14 @@ def create_app(
         )
 
     async def page(request: Request) -> Response:
-        name = request.path_params.get("name", "index.html")
-        if name not in static:
+        found = page_file(request.url.path)
+        if found is None:
             raise HTTPException(404)
-        return Response(static[name], headers=_PAGE_HEADERS, media_type=_STATIC[name])
+        return Response(found[0], headers=PAGE_HEADERS, media_type=found[1])
+
+    async def config(request: Request) -> Response:
+        body = page_config(auth="none", fetches_urls=False)
+        return Response(body, headers=PAGE_HEADERS, media_type="application/json")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -141,6 +128,7 @@ def create_app(
             Route("/endpoints/{name}/invocations", runtime_invocations, methods=["POST"]),
             Route("/execution-parameters", execution_parameters, methods=["GET"]),
             Route("/", page, methods=["GET"]),
+            Route("/config.json", config, methods=["GET"]),
             Route("/static/{name}", page, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},

@@ -22,6 +22,7 @@ __all__ = ["Invocation", "parse_invocation", "read_body", "request_limits"]
 class Invocation:
     document: bytes
     questions: list[str] | None
+    page_images: bool = False
 
 
 def request_limits(engine: EngineLimits, body_limit: int) -> Limits:
@@ -73,4 +74,4 @@ def parse_invocation(
             "the model server does not fetch URLs: send the file as base64 in 'document' "
             "(the deployed function URL accepts 'image' URLs)",
         )
-    return Invocation(parsed.document(), list(parsed.questions) or None)
+    return Invocation(parsed.document(), list(parsed.questions) or None, parsed.page_images)

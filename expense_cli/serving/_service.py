@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..engine import Document, EngineConfig, Result
+from ..engine._preview import answer_pages, page_images
 from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded, Timeout
 from ._batcher import MicroBatcher
 from ._errors import LoadFailed, json_response
@@ -156,11 +157,22 @@ class Service:
             if task is None:
                 self._admitted -= 1
         timings = {**result.timings, **info.get("timings", {})}
+        answer = result.to_dict()
+        if invocation.page_images:  # the web page's previews of the pages with answers
+            preview_start = time.perf_counter()
+            answer["page_images"] = await asyncio.get_running_loop().run_in_executor(
+                self._pool,
+                page_images,
+                invocation.document,
+                answer_pages(answer),
+                self.settings.engine.limits,
+            )
+            timings["preview"] = (time.perf_counter() - preview_start) * 1000
         timings["total"] = (time.perf_counter() - start) * 1000
         info.update(pages=result.pages, batch=batch, timings=timings)
         timing = ", ".join(f"{stage};dur={ms:.1f}" for stage, ms in timings.items())
         return json_response(
-            result.to_dict(), headers={"Server-Timing": timing, "X-Expense-Batch": str(batch)}
+            answer, headers={"Server-Timing": timing, "X-Expense-Batch": str(batch)}
         )
 
     async def _receive(self, request: Request, deadline: float) -> bytes:

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 import expense_cli.contract
+import expense_cli.page
 from expense_cli.aws._package import (
     CONTRACT_ENTRY,
     HANDLER_ENTRY,
+    PAGE_ENTRY,
     build_handler_zip,
     default_handler_dir,
     handler_sources,
@@ -67,18 +69,21 @@ def test_hash_is_terraforms_filebase64sha256(tmp_path: Path) -> None:
 
 def test_zip_holds_the_handler_modules_and_the_contract(tmp_path: Path) -> None:
     path, _ = build_handler_zip(tmp_path)
-    contract = Path(expense_cli.contract.__file__)
+    package = Path(expense_cli.contract.__file__).parent
+    static = ["expense_cli/serving/static/" + n for n in ("app.css", "app.js", "index.html")]
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
-        assert names == [*sorted(p.name for p in HANDLER_DIR.glob("*.py")), CONTRACT_ENTRY]
+        handler = sorted(p.name for p in HANDLER_DIR.glob("*.py"))
+        assert names == [*handler, CONTRACT_ENTRY, PAGE_ENTRY, *static]
         assert "app.py" in names and CONTRACT_ENTRY == "expense_cli/contract.py"
         assert "expense_cli/__init__.py" not in names  # nothing else of the package
         for info in infos:
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert info.external_attr >> 16 == 0o100644
-            source = contract if info.filename == CONTRACT_ENTRY else HANDLER_DIR / info.filename
-            assert archive.read(info) == source.read_bytes()
+            name = info.filename
+            source = package / name.removeprefix("expense_cli/") if "/" in name else None
+            assert archive.read(info) == (source or HANDLER_DIR / name).read_bytes()
         assert archive.testzip() is None
 
 
@@ -110,11 +115,14 @@ def test_zip_runs_as_a_lambda_zip_root(tmp_path: Path) -> None:
         f"sys.path.insert(0, {str(task)!r})\n"
         "import app\n"
         "import expense_cli.contract\n"
+        "page = app.lambda_handler({'requestContext': {'http': {'method': 'GET'}},"
+        " 'rawPath': '/', 'headers': {}}, None)\n"
+        "assert page['statusCode'] == 200 and '<html' in page['body'], page\n"
         "assert app.__file__.startswith(sys.path[0]), app.__file__\n"
         "assert expense_cli.contract.__file__.startswith(sys.path[0])\n"
         "assert sorted(m for m in sys.modules if m.startswith('expense_cli')) == "
-        "['expense_cli', 'expense_cli.contract']\n"
-        "event = {'requestContext': {'http': {'method': 'GET'}}, 'headers': {}}\n"
+        "['expense_cli', 'expense_cli.contract', 'expense_cli.page']\n"
+        "event = {'requestContext': {'http': {'method': 'PUT'}}, 'headers': {}}\n"
         "print(json.dumps(app.lambda_handler(event, None)))\n"
     )
     env = {

@@ -1,109 +1,351 @@
-// The page posts the chosen file to ./invocations as base64 JSON and shows the fields.
-// No third-party code, no network access other than this server.
+// The expense page: a queue of documents, each sent to ./invocations (same origin, JSON), shown
+// with its answers highlighted where they are on the page. No third-party code, no other origin.
+// Served by the local server, the deployed function URL and `expense-cli serve --deployment`;
+// ./config.json says whether a bearer token is needed and whether image URLs are fetched.
 "use strict";
 
 (function () {
   const $ = (id) => document.getElementById(id);
-  const form = $("form"), file = $("file"), drop = $("drop"), submit = $("submit");
-  const status = $("status"), errorBox = $("error"), results = $("results"), preview = $("preview");
-  let chosen = null;
+  const form = $("form"), fileInput = $("file"), drop = $("drop"), submit = $("submit");
+  const status = $("status"), errorBox = $("error"), queueList = $("queue");
+  const urlInput = $("url"), tokenInput = $("token"), minScoreInput = $("min-score");
+  const COLOURS = ["#d7263d", "#1b998b", "#2e86ab", "#f49d37", "#7b2cbf", "#3f7d20",
+                   "#c2185b", "#5c6f82"];
+  const TOKEN_KEY = "expense-token";
+  let config = { auth: "none", fetches_urls: false };
+  let chosen = [];
+  const items = [];
+  let running = false;
 
-  function choose(f) {
-    chosen = f || null;
-    submit.disabled = !chosen;
-    $("drop-text").textContent = chosen ? chosen.name + " (" + chosen.size.toLocaleString() + " bytes)"
-                                        : "Drop a receipt here, or click to choose a file";
-    if (preview.src) URL.revokeObjectURL(preview.src);
-    preview.hidden = !(chosen && chosen.type.startsWith("image/"));
-    if (!preview.hidden) preview.src = URL.createObjectURL(chosen);
-    errorBox.hidden = true;
+  // --- small helpers ------------------------------------------------------------------------
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function minScore() {
+    const value = Number(minScoreInput.value);
+    return Number.isFinite(value) ? value : 0.5;
+  }
+  function fail(message) { errorBox.textContent = message; errorBox.hidden = false; }
+  function readAsDataURL(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(new Error("cannot read " + file.name));
+      reader.readAsDataURL(file);
+    });
+  }
+  async function head(file) {
+    const bytes = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+    return String.fromCharCode(...bytes);
+  }
+  // Browsers show PNG, JPEG, WebP and GIF themselves; PDF and TIFF pages come back rendered.
+  async function browserShows(file) {
+    const start = await head(file);
+    return !(start.startsWith("%PDF") || start.startsWith("II*\u0000") ||
+             start.startsWith("MM\u0000*") || file.type === "application/pdf" ||
+             file.type === "image/tiff");
   }
 
-  file.addEventListener("change", () => choose(file.files[0]));
+  // --- configuration and token ---------------------------------------------------------------
+  async function loadConfig() {
+    try {
+      const response = await fetch("config.json", { cache: "no-store" });
+      if (response.ok) config = await response.json();
+    } catch (_) { /* an older server: defaults */ }
+    $("token-box").hidden = config.auth !== "token";
+    $("iam-note").hidden = config.auth !== "iam";
+    $("url-box").hidden = !config.fetches_urls;
+    tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || "";
+    refresh();
+  }
+  tokenInput.addEventListener("change", () => {
+    sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
+  });
+
+  // --- choosing documents -------------------------------------------------------------------
+  function refresh() {
+    const url = config.fetches_urls ? urlInput.value.trim() : "";
+    submit.disabled = running || (chosen.length === 0 && !url);
+    $("drop-text").textContent = chosen.length === 0 ? "Drop receipts here, or click to choose files"
+      : chosen.length === 1 ? chosen[0].name + " (" + chosen[0].size.toLocaleString() + " bytes)"
+      : chosen.length + " files chosen";
+  }
+  function choose(files) { chosen = Array.from(files || []); errorBox.hidden = true; refresh(); }
+  fileInput.addEventListener("change", () => choose(fileInput.files));
+  urlInput.addEventListener("input", refresh);
   for (const name of ["dragenter", "dragover"]) {
     drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); });
   }
   for (const name of ["dragleave", "drop"]) {
     drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.remove("over"); });
   }
-  drop.addEventListener("drop", (e) => choose(e.dataTransfer.files[0]));
+  drop.addEventListener("drop", (e) => choose(e.dataTransfer.files));
+  minScoreInput.addEventListener("input", () => items.forEach((item) => item.result && render(item)));
 
-  function readAsDataURL(f) {
-    return new Promise((resolve, reject) => {
-      const reader = new FileReader();
-      reader.onload = () => resolve(reader.result);
-      reader.onerror = () => reject(new Error("cannot read the file"));
-      reader.readAsDataURL(f);
-    });
+  // --- one document ---------------------------------------------------------------------------
+  function rowsOf(result) {
+    const rows = [];
+    for (const [name, f] of Object.entries(result.fields || {})) {
+      rows.push({ kind: "field", label: name, ...f });
+    }
+    for (const a of result.answers || []) rows.push({ kind: "question", label: a.question, ...a });
+    rows.forEach((row, i) => { row.colour = COLOURS[i % COLOURS.length]; row.index = i; });
+    return rows;
   }
 
-  function cell(row, text, cls) {
-    const td = row.insertCell();
-    td.textContent = text === null || text === undefined ? "" : String(text);
-    if (cls) td.className = cls;
+  function pagesWithAnswers(item) {
+    const pages = new Set();
+    for (const row of item.rows) if (row.page && row.answer) pages.add(row.page);
+    for (const img of item.result.page_images || []) pages.add(img.page);
+    return [...pages].sort((a, b) => a - b);
   }
 
-  function fill(tbody, rows) {
-    tbody.replaceChildren();
-    for (const values of rows) {
-      const tr = tbody.insertRow();
-      values.forEach((v, i) => cell(tr, v, i >= values.length - 2 ? "num" : ""));
+  function imageFor(item, page) {
+    const rendered = (item.result.page_images || []).find((p) => p.page === page);
+    if (rendered) return rendered.image;
+    return page === 1 && item.objectUrl ? item.objectUrl : null;
+  }
+
+  function highlight(item, index, on) {
+    for (const node of item.node.querySelectorAll("[data-row='" + index + "']")) {
+      node.classList.toggle("hl", on);
     }
   }
 
-  function show(data) {
-    const fields = Object.entries(data.fields || {});
-    fill($("fields").tBodies[0], fields.map(([name, f]) => [
-      name, f.answer, f.value === undefined ? "" : f.value + (f.currency ? " " + f.currency : ""),
-      Number(f.score).toFixed(3), f.page,
-    ]));
-    $("fields").hidden = fields.length === 0;
-    const answers = data.answers || [];
-    fill($("answers").tBodies[0], answers.map((a) => [a.question, a.answer,
-      Number(a.score).toFixed(3), a.page]));
-    $("answers-box").hidden = answers.length === 0;
-    $("pages").textContent = data.pages + (data.pages === 1 ? " page" : " pages");
-    results.hidden = false;
+  function render(item) {
+    const card = item.node, low = minScore();
+    const body = card.querySelector(".body");
+    body.replaceChildren();
+    const pages = pagesWithAnswers(item);
+    if (!pages.includes(item.page)) item.page = pages[0] || 1;
+    const viewer = el("div", "viewer");
+    if (pages.length > 1) {
+      const nav = el("div", "pages");
+      nav.append(el("span", "hint", "Page"));
+      for (const page of pages) {
+        const button = el("button", page === item.page ? "current" : "", page);
+        button.type = "button";
+        button.setAttribute("aria-pressed", String(page === item.page));
+        button.addEventListener("click", () => { item.page = page; render(item); });
+        nav.append(button);
+      }
+      viewer.append(nav);
+    }
+    const source = imageFor(item, item.page);
+    if (source) {
+      const figure = el("figure", "doc");
+      const img = el("img");
+      img.src = source;
+      img.alt = item.name + ", page " + item.page;
+      figure.append(img);
+      for (const row of item.rows) {
+        if (row.page !== item.page || !row.boxes) continue;
+        for (const box of row.boxes) {
+          const mark = el("span", "box" + (row.score < low ? " low" : ""));
+          mark.dataset.row = row.index;
+          mark.title = row.label + ": " + row.answer;
+          mark.style.left = box[0] / 10 + "%";
+          mark.style.top = box[1] / 10 + "%";
+          mark.style.width = Math.max(0.3, (box[2] - box[0]) / 10) + "%";
+          mark.style.height = Math.max(0.3, (box[3] - box[1]) / 10) + "%";
+          mark.style.borderColor = row.colour;
+          mark.addEventListener("mouseenter", () => highlight(item, row.index, true));
+          mark.addEventListener("mouseleave", () => highlight(item, row.index, false));
+          figure.append(mark);
+        }
+      }
+      viewer.append(figure);
+    } else {
+      viewer.append(el("p", "hint", "No preview of this page."));
+    }
+    const table = el("table", "answers");
+    const thead = table.createTHead().insertRow();
+    for (const title of ["Field", "Answer", "Value", "Score", "Page"]) thead.append(el("th", "", title));
+    const tbody = table.createTBody();
+    for (const row of item.rows) {
+      const tr = tbody.insertRow();
+      tr.dataset.row = row.index;
+      tr.tabIndex = 0;
+      if (row.score < low && row.answer) tr.classList.add("low");
+      const name = el("td", "name");
+      const swatch = el("span", "swatch");
+      swatch.style.backgroundColor = row.colour;
+      name.append(swatch, document.createTextNode(row.label));
+      tr.append(name, el("td", "", row.answer || "—"));
+      tr.append(el("td", "", row.value === undefined ? "" :
+        row.value + (row.currency ? " " + row.currency : "")));
+      const score = el("td", "num", Number(row.score).toFixed(2));
+      if (row.score < low && row.answer) score.append(el("span", "flag", "low"));
+      tr.append(score, el("td", "num", row.page || ""));
+      const on = () => {
+        highlight(item, row.index, true);
+        if (row.page && row.page !== item.page && pages.includes(row.page)) {
+          item.page = row.page;
+          render(item);
+          highlight(item, row.index, true);
+        }
+      };
+      tr.addEventListener("mouseenter", on);
+      tr.addEventListener("focus", on);
+      tr.addEventListener("mouseleave", () => highlight(item, row.index, false));
+      tr.addEventListener("blur", () => highlight(item, row.index, false));
+    }
+    body.append(viewer, table);
   }
 
-  function fail(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
+  function setState(item, state, text) {
+    item.state = state;
+    item.node.dataset.state = state;
+    item.node.querySelector(".state").textContent = text;
+  }
+
+  function addItem(entry) {
+    const node = el("li", "item");
+    const header = el("div", "item-head");
+    header.append(el("span", "name", entry.name), el("span", "state", "queued"));
+    node.append(header, el("div", "problem"), el("div", "body"));
+    node.querySelector(".problem").setAttribute("role", "alert");
+    queueList.append(node);
+    const item = { ...entry, node, state: "queued", result: null, rows: [], page: 1 };
+    items.push(item);
+    return item;
+  }
+
+  async function send(item, questions) {
+    const payload = {};
+    if (item.file) {
+      payload.document = await readAsDataURL(item.file);
+      if (await browserShows(item.file)) item.objectUrl = URL.createObjectURL(item.file);
+      else payload.page_images = true;
+    } else {
+      payload.image = item.url;
+      payload.page_images = true;
+    }
+    if (questions.length) payload.questions = questions;
+    const headers = { "Content-Type": "application/json" };
+    const token = (tokenInput.value || "").trim();
+    if (config.auth === "token" && token) headers.Authorization = "Bearer " + token;
+    const response = await fetch("invocations", {
+      method: "POST", headers, body: JSON.stringify(payload),
+    });
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    return { response, data };
+  }
+
+  async function process(item, questions) {
+    setState(item, "running", "reading…");
+    const started = performance.now();
+    try {
+      const { response, data } = await send(item, questions);
+      if (!response.ok) {
+        const err = data && data.error;
+        let message = err ? err.message + " (" + response.status + " " + err.code + ")"
+                          : "the service answered " + response.status;
+        if (response.status === 401 || response.status === 403) {
+          message = (response.status === 401 ? "An access token is needed: "
+                                             : "The access token was refused: ") + message;
+          tokenInput.focus();
+        }
+        setState(item, "failed", "failed");
+        item.error = message;
+        item.node.querySelector(".problem").textContent = message;
+        return;
+      }
+      item.result = data;
+      item.rows = rowsOf(data);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      setState(item, "done", data.pages + (data.pages === 1 ? " page" : " pages") + ", " +
+               seconds + " s");
+      render(item);
+    } catch (err) {
+      setState(item, "failed", "failed");
+      item.error = "request failed: " + err.message;
+      item.node.querySelector(".problem").textContent = item.error;
+    }
   }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!chosen) return;
-    submit.disabled = true;
     errorBox.hidden = true;
-    results.hidden = true;
-    status.textContent = "Reading…";
-    const started = performance.now();
-    try {
-      const payload = { document: await readAsDataURL(chosen) };
-      const questions = $("questions").value.split("\n").map((q) => q.trim()).filter(Boolean);
-      if (questions.length) payload.questions = questions;
-      const response = await fetch("invocations", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(payload),
-      });
-      let data = null;
-      try { data = await response.json(); } catch (_) { data = null; }
-      if (!response.ok) {
-        const err = data && data.error;
-        fail(err ? err.message + " (" + response.status + " " + err.code + ")"
-                 : "the server answered " + response.status);
-        status.textContent = "";
-        return;
+    if (config.auth === "token" && !tokenInput.value.trim()) {
+      fail("Enter the access token first (it is in .expense/config.json after a token deploy).");
+      tokenInput.focus();
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
+    const questions = $("questions").value.split("\n").map((q) => q.trim()).filter(Boolean);
+    const entries = chosen.map((file) => ({ name: file.name, file }));
+    const url = config.fetches_urls ? urlInput.value.trim() : "";
+    if (url) entries.push({ name: url, url });
+    const queued = entries.map(addItem);
+    chosen = [];
+    fileInput.value = "";
+    urlInput.value = "";
+    running = true;
+    refresh();
+    for (const [i, item] of queued.entries()) {
+      status.textContent = "Reading " + (i + 1) + " of " + queued.length + "…";
+      await process(item, questions);
+    }
+    running = false;
+    status.textContent = "Done: " + queued.filter((i) => i.state === "done").length + " of " +
+                         queued.length + " read.";
+    $("export").hidden = !items.some((i) => i.result);
+    refresh();
+  });
+
+  // --- export ----------------------------------------------------------------------------------
+  function exported() {
+    return items.filter((i) => i.result || i.error).map((i) => {
+      const result = i.result ? { ...i.result } : null;
+      if (result) delete result.page_images;
+      return i.result ? { file: i.name, ...result } : { file: i.name, error: i.error };
+    });
+  }
+  function csvCell(value) {
+    let text = value === undefined || value === null ? "" : String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;  // never a formula in a spreadsheet
+    return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+  function csv() {
+    const lines = [["file", "kind", "name", "answer", "value", "currency", "score", "page", "low",
+                    "error"].join(",")];
+    const low = minScore();
+    for (const item of items) {
+      if (item.error) lines.push([item.name, "", "", "", "", "", "", "", "", item.error]
+        .map(csvCell).join(","));
+      for (const row of item.rows) {
+        lines.push([item.name, row.kind, row.label, row.answer, row.value, row.currency,
+                    row.score, row.page, row.answer && row.score < low ? "yes" : "", ""]
+          .map(csvCell).join(","));
       }
-      show(data);
-      status.textContent = "Done in " + ((performance.now() - started) / 1000).toFixed(1) + " s";
-    } catch (err) {
-      fail("request failed: " + err.message);
-      status.textContent = "";
-    } finally {
-      submit.disabled = !chosen;
+    }
+    return lines.join("\r\n") + "\r\n";
+  }
+  function save(name, type, text) {
+    const link = el("a");
+    link.href = URL.createObjectURL(new Blob([text], { type }));
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+  $("copy-json").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(JSON.stringify(exported(), null, 2));
+      status.textContent = "Copied the results as JSON.";
+    } catch (_) {
+      fail("The browser did not allow copying; use Download JSON instead.");
     }
   });
+  $("save-json").addEventListener("click", () =>
+    save("expense-results.json", "application/json", JSON.stringify(exported(), null, 2)));
+  $("save-csv").addEventListener("click", () => save("expense-results.csv", "text/csv", csv()));
+
+  loadConfig();
 })();

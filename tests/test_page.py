@@ -1,0 +1,518 @@
+"""The web page in a real headless browser (Debian chromium through playwright), three ways:
+
+* from the local model server;
+* from the Lambda handler behind a local function-URL stand-in (tests/_function_url.py) in token
+  mode, forwarding to the local server as its endpoint;
+* from ``expense-cli serve --deployment``'s proxy, which signs every request (SigV4) for a
+  function URL in IAM mode; the stand-in checks each signature.
+
+Screenshots land in ``test-artifacts/page/`` (``EXPENSE_TEST_ARTIFACTS`` moves it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from expense_cli.engine import Engine
+from expense_cli.serving import Settings, create_app
+from expense_cli.synthetic import RECEIPT_LINES, receipt_pdf, render_receipt
+from tests._function_url import Credentials, function_url
+from tests._servers import running_server
+from tests.conftest import png_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "handler"))
+
+import app as handler_app  # noqa: E402
+from _auth import TokenAuthenticator  # noqa: E402
+from _config import Settings as HandlerSettings  # noqa: E402
+from _endpoint import EndpointInvoker  # noqa: E402
+from _fetch import FetchPolicy  # noqa: E402
+
+pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.model, pytest.mark.ocr]
+
+MERCHANT = "ACME COFFEE ROASTERS"
+TOKEN = "page-test-token"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("EXPENSE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "page"
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A PNG receipt, a 3-page PDF whose answer is on page 2 (scanned pages, no text layer), a
+    text file named like a PDF, and two more receipts for a queue."""
+    out = tmp_path_factory.mktemp("page-files")
+    receipt = render_receipt(RECEIPT_LINES)
+    blank = render_receipt(("Terms and conditions", "Page intentionally left blank"))
+    paths = {
+        "png": out / "receipt.png",
+        "pdf": out / "three pages.pdf",
+        "bad": out / "notes.pdf",
+        "second": out / "second.png",
+        "third": out / "third.jpg",
+    }
+    paths["png"].write_bytes(png_bytes(receipt))
+    paths["pdf"].write_bytes(receipt_pdf([blank, receipt, blank]))
+    paths["bad"].write_text("not a document, just notes\n")
+    paths["second"].write_bytes(png_bytes(render_receipt(RECEIPT_LINES[:5])))
+    paths["third"].write_bytes(png_bytes(receipt.convert("RGB"), "JPEG", quality=85))
+    return paths
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server_url(engine: Engine) -> Iterator[str]:
+    with running_server(create_app(Settings(), engine=engine)) as url:
+        yield url
+
+
+def _invoker(server_url: str) -> EndpointInvoker:
+    import boto3
+    from botocore.config import Config
+
+    def client() -> Any:
+        return boto3.client(
+            "sagemaker-runtime",
+            endpoint_url=server_url,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
+        )
+
+    return EndpointInvoker("page", client_factory=client)
+
+
+def _loopback_fetch(port: int) -> FetchPolicy:
+    """The production rules, widened to this test's document server on 127.0.0.1 only."""
+    return FetchPolicy(
+        max_bytes=4_400_000,
+        timeout_s=10,
+        allow_http=True,
+        address_allowed=lambda ip: ip == ipaddress.ip_address("127.0.0.1"),
+        extra_ports=frozenset({port}),
+    )
+
+
+@pytest.fixture(scope="module")
+def document_server(files: dict[str, Path]) -> Iterator[str]:
+    import http.server
+    import threading
+
+    root = files["png"].parent
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def token_url(server_url: str, document_server: str) -> Iterator[str]:
+    """The handler in token mode behind the function-URL stand-in."""
+    settings = HandlerSettings(endpoint_name="page", auth_mode="token", token_parameter="/page/t")
+    handler = handler_app.Handler(
+        settings,
+        invoker=_invoker(server_url),
+        authenticator=TokenAuthenticator(lambda: TOKEN),
+        fetch_policy=_loopback_fetch(int(document_server.rsplit(":", 1)[1])),
+    )
+    with function_url(handler) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def iam() -> Credentials:
+    return Credentials()
+
+
+@pytest.fixture(scope="module")
+def proxy_url(server_url: str, iam: Credentials) -> Iterator[str]:
+    """``serve --deployment``'s app in front of an IAM function URL (signatures checked)."""
+    from botocore.credentials import Credentials as BotoCredentials
+
+    from expense_cli.aws import FunctionUrlTarget
+    from expense_cli.serving._proxy import create_proxy_app
+
+    handler = handler_app.Handler(
+        HandlerSettings(endpoint_name="page"), invoker=_invoker(server_url)
+    )
+    with function_url(handler, iam=iam) as url:
+        target = FunctionUrlTarget(
+            url,
+            auth="iam",
+            region=iam.region,
+            credentials=BotoCredentials(iam.access_key, iam.secret_key),
+        )
+        with running_server(create_proxy_app(target), ready=False) as proxy:
+            yield proxy
+
+
+# --- the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: scripts/system-deps.sh installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Page:
+    """One browser tab on ``base``; fails the test on console errors, page errors and any
+    request to another origin (the page must need nothing but its own origin)."""
+
+    def __init__(self, browser: Any, base: str, *, width: int = 1280) -> None:
+        self.base = base
+        self.context = browser.new_context(
+            viewport={"width": width, "height": 900}, accept_downloads=True
+        )
+        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        self.tab = self.context.new_page()
+        self.problems: list[str] = []
+
+        def on_console(message: Any) -> None:
+            # chromium also logs every non-2xx fetch; the error tests provoke those on purpose
+            if message.type == "error" and "Failed to load resource" not in message.text:
+                self.problems.append(f"console: {message.text}")
+
+        def same_origin(route: Any) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                self.problems.append(f"external request: {route.request.url}")
+                route.abort()
+
+        self.tab.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        self.tab.on("console", on_console)
+        self.tab.route("**/*", same_origin)
+        self.tab.goto(f"{base}/")
+        self.tab.locator("#drop").wait_for()
+
+    def read(self, *paths: Path, questions: str = "", url: str = "") -> None:
+        if paths:
+            self.tab.set_input_files("#file", [str(p) for p in paths])
+        if url:
+            self.tab.fill("#url", url)
+        if questions:
+            self.tab.fill("#questions", questions)
+        before = self.tab.locator("#queue .item").count()
+        self.tab.click("#submit")
+        expected = before + len(paths) + (1 if url else 0)
+        expect(self.tab.locator("#queue .item")).to_have_count(expected, timeout=30_000)
+        busy = self.tab.locator("#queue .item[data-state=queued], #queue .item[data-state=running]")
+        expect(busy).to_have_count(0, timeout=120_000)
+
+    def item(self, index: int) -> Any:
+        return self.tab.locator("#queue .item").nth(index)
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.tab.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.problems == []
+
+
+@pytest.fixture
+def local_page(browser: Any, server_url: str) -> Iterator[Page]:
+    page = Page(browser, server_url)
+    yield page
+    page.close()
+
+
+def _rows(item: Any) -> dict[str, list[str]]:
+    rows = {}
+    for row in item.locator("table.answers tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        rows[cells[0].strip()] = cells
+    return rows
+
+
+def _assert_boxes_on_the_answer(item: Any) -> None:
+    """Boxes are drawn inside the document image, one per answer word, where the words are."""
+    figure = item.locator("figure.doc")
+    figure.wait_for()
+    img = figure.locator("img").bounding_box()
+    boxes = figure.locator(".box")
+    assert boxes.count() >= 3  # ACME, COFFEE, ROASTERS of at least one row
+    for index in range(min(boxes.count(), 6)):
+        box = boxes.nth(index).bounding_box()
+        assert img["x"] <= box["x"] and box["x"] + box["width"] <= img["x"] + img["width"] + 1
+        assert img["y"] <= box["y"] and box["y"] + box["height"] <= img["y"] + img["height"] + 1
+        assert box["width"] > 3 and box["height"] > 3
+
+
+# --- the local server -----------------------------------------------------------------------
+
+
+def test_png_answers_are_highlighted_where_they_are(
+    local_page: Page, files: dict[str, Path]
+) -> None:
+    local_page.read(files["png"])
+    item = local_page.item(0)
+    assert item.get_attribute("data-state") == "done"
+    rows = _rows(item)
+    assert rows["merchant"][1] == MERCHANT
+    assert set(rows) >= {"merchant", "date", "total"}
+    _assert_boxes_on_the_answer(item)
+    # the merchant's boxes are on the first line of the receipt: the top of the image
+    first = item.locator("figure.doc .box").first.bounding_box()
+    img = item.locator("figure.doc img").bounding_box()
+    assert first["y"] - img["y"] < img["height"] * 0.1
+    local_page.shot("local-png")
+
+
+def test_hover_and_focus_link_rows_and_boxes(local_page: Page, files: dict[str, Path]) -> None:
+    local_page.read(files["png"], questions="Who sold it?")
+    item = local_page.item(0)
+    row = item.locator("table.answers tbody tr").filter(has_text="Who sold it?")
+    row.hover()
+    index = row.get_attribute("data-row")
+    assert item.locator(f".box.hl[data-row='{index}']").count() >= 1
+    local_page.tab.mouse.move(0, 0)
+    assert item.locator(".box.hl").count() == 0
+    row.focus()  # keyboard: rows are focusable and highlight like hover
+    assert item.locator(f".box.hl[data-row='{index}']").count() >= 1
+    box = item.locator(f".box[data-row='{index}']").first
+    local_page.tab.mouse.move(0, 0)
+    row.evaluate("r => r.blur()")
+    box.hover()
+    assert "hl" in (row.get_attribute("class") or "")
+
+
+def test_low_scores_are_flagged(local_page: Page, files: dict[str, Path]) -> None:
+    local_page.tab.fill("#min-score", "1")  # everything below 1.0 is low
+    local_page.read(files["png"])
+    item = local_page.item(0)
+    flagged = item.locator("table.answers tbody tr.low")
+    scores = [
+        float(r.split("\t")[3].split()[0]) for r in item.locator("tbody tr").all_inner_texts()
+    ]
+    assert flagged.count() == sum(1 for s in scores if s < 1.0)
+    assert item.locator(".flag").count() == flagged.count()
+    local_page.tab.fill("#min-score", "0")
+    assert item.locator("table.answers tbody tr.low").count() == 0
+
+
+def test_multi_page_pdf_shows_the_answers_page(local_page: Page, files: dict[str, Path]) -> None:
+    local_page.read(files["pdf"])
+    item = local_page.item(0)
+    assert item.get_attribute("data-state") == "done"
+    assert "3 pages" in item.locator(".state").inner_text()
+    assert _rows(item)["merchant"][4] == "2"
+    img = item.locator("figure.doc img")
+    assert img.get_attribute("alt").endswith("page 2")
+    assert img.get_attribute("src").startswith("data:image/png;base64,")
+    _assert_boxes_on_the_answer(item)
+    local_page.shot("local-pdf-page-2")
+
+
+def test_a_non_document_gets_a_clear_error(local_page: Page, files: dict[str, Path]) -> None:
+    local_page.read(files["bad"])
+    item = local_page.item(0)
+    assert item.get_attribute("data-state") == "failed"
+    problem = item.locator(".problem").inner_text()
+    assert "415" in problem and "unsupported_media_type" in problem
+    assert item.locator("table").count() == 0
+
+
+def test_three_files_queue_then_export(local_page: Page, files: dict[str, Path]) -> None:
+    local_page.read(files["png"], files["second"], files["third"])
+    assert local_page.tab.locator("#queue .item").count() == 3
+    names = local_page.tab.locator("#queue .item-head .name").all_inner_texts()
+    assert names == ["receipt.png", "second.png", "third.jpg"]
+    for index in range(3):
+        assert local_page.item(index).get_attribute("data-state") == "done"
+    assert "3 of 3" in local_page.tab.locator("#status").inner_text()
+    local_page.shot("local-queue")
+
+    with local_page.tab.expect_download() as download:
+        local_page.tab.click("#save-json")
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [r["file"] for r in exported] == names
+    assert exported[0]["fields"]["merchant"]["boxes"]  # the boxes come along
+    with local_page.tab.expect_download() as download:
+        local_page.tab.click("#save-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert {r["file"] for r in rows} == set(names)
+    assert any(r["name"] == "merchant" and r["answer"] == MERCHANT for r in rows)
+    local_page.tab.click("#copy-json")
+    copied = local_page.tab.evaluate("navigator.clipboard.readText()")
+    assert json.loads(copied) == exported
+
+
+def test_a_phone_screen_needs_no_horizontal_scrolling(
+    browser: Any, server_url: str, files: dict[str, Path]
+) -> None:
+    page = Page(browser, server_url, width=390)
+    page.read(files["png"], files["pdf"])
+    wide = page.tab.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390
+    page.shot("phone-390px")
+    page.close()
+
+
+def test_the_page_is_self_contained_and_locked_down(server_url: str, token_url: str) -> None:
+    for base in (server_url, token_url):
+        response = httpx.get(f"{base}/")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp
+        linked = re.findall(r'(?:src|href)="([^"]*)"', response.text)
+        assert sorted(linked) == ["static/app.css", "static/app.js"]
+        for name in ("app.js", "app.css"):
+            asset = httpx.get(f"{base}/static/{name}")
+            assert asset.status_code == 200
+            assert "http://" not in asset.text and "https://" not in asset.text.replace(
+                "https://example.com/receipt.png", ""
+            )
+        assert httpx.get(f"{base}/static/../_app.py").status_code == 404
+        assert httpx.get(f"{base}/static/secret.txt").status_code == 404
+    # one source: the function URL serves byte-identical files
+    for name in ("", "static/app.js", "static/app.css"):
+        assert httpx.get(f"{server_url}/{name}").content == httpx.get(f"{token_url}/{name}").content
+    assert httpx.get(f"{server_url}/config.json").json() == {"auth": "none", "fetches_urls": False}
+    assert httpx.get(f"{token_url}/config.json").json() == {"auth": "token", "fetches_urls": True}
+
+
+# --- deployed: the function URL in token mode ---------------------------------------------------
+
+
+def test_token_mode_wrong_token_then_right_token(
+    browser: Any, token_url: str, files: dict[str, Path]
+) -> None:
+    page = Page(browser, token_url)
+    assert page.tab.locator("#token-box").is_visible()
+    page.tab.fill("#token", "wrong")
+    page.read(files["png"])
+    problem = page.item(0).locator(".problem").inner_text()
+    assert "refused" in problem and "403" in problem and "forbidden" in problem
+    page.shot("token-wrong")
+    page.tab.fill("#token", TOKEN)
+    page.tab.locator("#token").dispatch_event("change")
+    page.read(files["pdf"])
+    item = page.item(1)
+    assert item.get_attribute("data-state") == "done"
+    assert _rows(item)["merchant"][1] == MERCHANT
+    _assert_boxes_on_the_answer(item)
+    # kept for this tab only
+    assert page.tab.evaluate("sessionStorage.getItem('expense-token')") == TOKEN
+    assert page.tab.evaluate("localStorage.length") == 0
+    page.shot("token-right-pdf")
+    page.close()
+
+
+def test_token_mode_fetches_an_image_url(
+    browser: Any, token_url: str, document_server: str, files: dict[str, Path]
+) -> None:
+    page = Page(browser, token_url)
+    page.tab.fill("#token", TOKEN)
+    page.tab.locator("#token").dispatch_event("change")
+    page.read(url=f"{document_server}/receipt.png")
+    item = page.item(0)
+    assert item.get_attribute("data-state") == "done"
+    assert _rows(item)["merchant"][1] == MERCHANT
+    _assert_boxes_on_the_answer(item)  # the fetched image comes back rendered
+    page.close()
+
+
+# --- deployed: IAM mode through `serve --deployment` ---------------------------------------------
+
+
+def test_proxy_signs_every_request_for_the_urls_region(
+    browser: Any, proxy_url: str, iam: Credentials, files: dict[str, Path]
+) -> None:
+    before = len(iam.seen)
+    page = Page(browser, proxy_url)
+    assert page.tab.locator("#token-box").is_hidden()
+    page.read(files["png"], files["pdf"])
+    for index in range(2):
+        assert page.item(index).get_attribute("data-state") == "done"
+        _assert_boxes_on_the_answer(page.item(index))
+    assert iam.seen[before:] == ["eu-west-1/lambda/aws4_request"] * 2
+    page.shot("proxy-iam")
+    page.close()
+
+
+def test_the_stand_in_refuses_unsigned_and_wrongly_signed_requests(
+    proxy_url: str, iam: Credentials
+) -> None:
+    """The IAM check is real: unsigned, wrong-region and wrong-key requests get AWS's 403."""
+    from botocore.credentials import Credentials as BotoCredentials
+
+    from expense_cli.aws import sign_request
+
+    target_url = httpx.get(f"{proxy_url}/config.json")  # the proxy is up
+    assert target_url.status_code == 200
+    body = json.dumps({"document": "aGVsbG8="}).encode()
+    handler = handler_app.Handler(HandlerSettings(endpoint_name="x"))
+    with function_url(handler, iam=iam) as url:
+        headers = {"content-type": "application/json"}
+        assert httpx.post(url, content=body, headers=headers).status_code == 403
+        wrong_region = sign_request(
+            url, body, headers, BotoCredentials(iam.access_key, iam.secret_key), "us-east-1"
+        )
+        assert httpx.post(url, content=body, headers=wrong_region).status_code == 403
+        wrong_key = sign_request(
+            url, body, headers, BotoCredentials(iam.access_key, "nope"), iam.region
+        )
+        assert httpx.post(url, content=body, headers=wrong_key).status_code == 403
+        right = sign_request(
+            url, body, headers, BotoCredentials(iam.access_key, iam.secret_key), iam.region
+        )
+        answer = httpx.post(url, content=body, headers=right)
+        assert answer.status_code == 415  # past the IAM check: the handler refused "hello"
+        assert answer.json()["error"]["code"] == "unsupported_media_type"
