@@ -169,8 +169,9 @@ class ExpenseHTTPProtocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._since = self.loop.time()
-        self._partial = False
-        if self._draining() and not self.transport.is_closing():
+        # A pipelined next request that came only in part is on the header clock at once.
+        self._partial = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
+        if (self._partial or self._draining()) and not self.transport.is_closing():
             self._arm()
 
     # -- malformed requests ---------------------------------------------------------------------
@@ -226,6 +227,8 @@ class ExpenseHTTPProtocol(H11Protocol):
         return None
 
     def _enforce_cap(self) -> None:
+        if len(self.connections) <= self.limits.max_connections:
+            return  # the common case, without looking at each connection
         open_ = [
             c
             for c in self.connections

@@ -371,3 +371,14 @@ def test_slow_client_settings_come_from_the_environment() -> None:
 def test_bad_slow_client_settings_are_config_errors(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env, sagemaker_model_dir=NOWHERE)
+
+
+def test_a_pipelined_request_that_stops_half_way_is_timed(protocol_url: str) -> None:
+    """A whole request and half of the next in one packet: the half is on the header clock
+    as soon as the first is answered (not on the 75 s keep-alive timer)."""
+    with open_socket(protocol_url) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\nGET /ping HTTP/1.1\r\nHost: a\r\n")
+        first = read_reply(sock)
+        assert first is not None and first.status == 200
+        second = read_reply(sock)
+        assert second is not None and second.json()["error"]["code"] == "timeout"
