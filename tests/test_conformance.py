@@ -122,6 +122,7 @@ def _cases() -> list[Case]:
         ok("raw pdf after whitespace", b"\n  " + pdf, "application/pdf"),
         ok("raw without type", png, None),
         ok("raw with a lying image type", pdf, "image/jpeg"),
+        ok("json asking for page images", _json({"document": _b64(pdf), "page_images": True}), js),
         # The body as a whole
         bad("empty json body", b"", js, 400, "empty_body"),
         bad("empty raw body", b"", raw, 400, "empty_body"),
@@ -140,6 +141,7 @@ def _cases() -> list[Case]:
         bad("unknown parameter raw", png, raw, 400, "unknown_parameter", "question=total&x=1"),
         bad("no document", _json({"questions": ["total"]}), js, 400, "missing_document"),
         bad("empty object", b"{}", js, 400, "missing_document"),
+        bad("page_images not a boolean", _json({**q, "page_images": "yes"}), js, 400, "bad_request"),
         bad("image and document", _json({**q, "image": "https://example.com/r.png"}), js, 400, "ambiguous_source"),
         # The document field
         bad("document number", _json({"document": 12}), js, 400, "invalid_document"),
@@ -201,7 +203,7 @@ def test_the_table_is_large_and_its_names_unique() -> None:
 # Codes both sides can give that no request body can provoke: capacity, time, routing, bugs.
 # Each has its own tests (tests/serving/test_serving_app.py, tests/handler/test_handler_*.py).
 NOT_FROM_A_BODY = {"throttled", "model_not_ready", "timeout", "internal_error", "not_found",
-                   "method_not_allowed", "bad_request"}  # fmt: skip
+                   "method_not_allowed"}  # fmt: skip
 
 
 def test_every_shared_code_is_in_the_table() -> None:

@@ -321,6 +321,7 @@ def test_deploy_status_destroy_with_image_uri(runner: CliRunner, project: Path, 
     function_url = _boto(moto, "lambda").get_function_url_config(FunctionName="expense")
     assert f"Function URL: {function_url['FunctionUrl']}" in result.stdout.splitlines()
     assert "Auth: iam" in result.stdout
+    assert "Web page: run `expense-cli serve --deployment`" in result.stdout
     assert "terraform apply:" in result.stderr
     assert "Waiting for endpoint expense" in result.stderr
 
@@ -342,6 +343,7 @@ def test_deploy_status_destroy_with_image_uri(runner: CliRunner, project: Path, 
     text = " ".join(status.stdout.split())
     assert "InService" in text
     assert f"Function URL: {function_url['FunctionUrl']}" in status.stdout.splitlines()
+    assert "Web page: run `expense-cli serve --deployment`" in text
     assert "1-3 instances, target 300" in text
     assert "10 reserved" in text
 
@@ -437,3 +439,12 @@ def test_plan_changes_nothing(runner: CliRunner, project: Path, moto: str) -> No
     assert (tfvars["serverless"], tfvars["auth"], tfvars["image_uri"]) == (True, "token", IMAGE)
     assert "auth_token" not in tfvars
     assert not load_config(project).deployed
+
+
+def test_serve_deployment_without_a_deployment_is_one_line(
+    runner: CliRunner, project: Path
+) -> None:
+    result = runner.invoke(app, ["serve", "--deployment"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no deployment found in")
+    assert result.stderr.count("\n") == 1

@@ -12,7 +12,17 @@ from .progress import out
 if TYPE_CHECKING:
     from ...aws import EndpointStatus, ProjectConfig
 
-__all__ = ["print_deployment", "status_table"]
+__all__ = ["page_line", "print_deployment", "status_table"]
+
+
+def page_line(url: object, auth: str) -> str:
+    """Where the web page of a deployment is, for ``deploy`` and ``status``."""
+    if auth == "token":
+        return f"Web page: {url} (it asks for the token once per tab)"
+    return (
+        "Web page: run `expense-cli serve --deployment` and open http://127.0.0.1:8080/ "
+        "(a browser cannot sign IAM requests; the local page signs them for you)"
+    )
 
 
 def print_deployment(config: ProjectConfig, token_shown: str | None) -> None:
@@ -29,6 +39,7 @@ def print_deployment(config: ProjectConfig, token_shown: str | None) -> None:
             )
     else:
         out.print("Auth: iam (requests are SigV4-signed with your AWS credentials)")
+    out.print(page_line(outputs.get("function_url"), auth), markup=False)
     out.print("Try: expense-cli ask receipt.jpg")
 
 
