@@ -10,7 +10,7 @@
   const status = $("status"), errorBox = $("error"), queueList = $("queue");
   const urlInput = $("url"), tokenInput = $("token"), minScoreInput = $("min-score");
   const COLOURS = ["#d7263d", "#1b998b", "#2e86ab", "#f49d37", "#7b2cbf", "#3f7d20",
-                   "#c2185b", "#5c6f82"];
+                   "#8d6e63", "#5c6f82"];
   const TOKEN_KEY = "expense-token";
   let config = { auth: "none", fetches_urls: false };
   let chosen = [];
