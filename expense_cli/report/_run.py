@@ -1,4 +1,5 @@
-"""Run a report: collect → skip what is done → extract (bounded concurrency, retries) → write.
+"""Run a report: collect → lock → read each document once (size from ``fstat`` first) → skip what is
+done → extract (bounded concurrency, retries) → write.
 
 The report on disk is always a valid, loadable file: it is rewritten atomically every few
 documents, at the end, and when the run is interrupted (Ctrl-C), with ``complete: false`` until
@@ -31,9 +32,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ReportProgress", "ReportResult", "build_report", "extract_with_retries"]
 
+_DEFAULT_MAX_BYTES = 20_000_000  # engine/_config.py Limits.max_bytes
+
 
 class ReportProgress(Protocol):
-    """What the run tells its caller (the CLI draws a rich progress bar from it)."""
+    """What the run tells its caller (the CLI draws a rich progress bar from it): ``start`` with
+    the number of documents, then ``advance`` once per document as its row is known (reused,
+    duplicate, refused before sending, or extracted)."""
 
     def start(self, total: int) -> None: ...
 
@@ -213,6 +218,8 @@ def _build_locked(
         if row.done:
             done.setdefault(row.sha256, row)
 
+    # A target of the Python API written before Target.max_bytes: the engine's default limit.
+    max_bytes: int = getattr(target, "max_bytes", _DEFAULT_MAX_BYTES)
     files = [display_name(path) for path in collected.documents]
     info = ReportInfo(min_score=options.min_score, target=target.name)
     run = _Run(target, out, info, files, previous=list(done.values()))
@@ -220,7 +227,7 @@ def _build_locked(
     first_index: dict[str, int] = {}
     hashes: set[str] = set()
 
-    def note(index: int, row: Row) -> None:
+    def note(row: Row) -> None:
         if progress is not None:
             progress.advance(row)
 
@@ -228,17 +235,17 @@ def _build_locked(
         """Read, hash and sort one document: None when it needs no call to the target."""
         name = files[index]
         try:
-            data = read_document(path, target.max_bytes)
+            data = read_document(path, max_bytes)
             sha = hashlib.sha256(data).hexdigest()
         except Exception as exc:  # too large, unreadable, MemoryError: this document's row
             run.rows[index] = Row(file=name, error=_error_text(exc))
-            note(index, run.rows[index])
+            note(run.rows[index])
             return None
         hashes.add(sha)
         if sha in first_index:
             run.duplicate_of[index] = first_index[sha]
             result.duplicates += 1
-            note(index, Row(file=name, sha256=sha, duplicate_of=files[first_index[sha]]))
+            note(Row(file=name, sha256=sha, duplicate_of=files[first_index[sha]]))
             return None
         first_index[sha] = index
         content_type = sniff_type(data)
@@ -249,7 +256,7 @@ def _build_locked(
             run.rows[index] = Row(file=name, error=_error_text(not_a_document(path)))
         else:
             return _Todo(index, name, data, sha, content_type)
-        note(index, run.rows[index])
+        note(run.rows[index])
         return None
 
     def work(todo: _Todo) -> Row:
@@ -267,7 +274,7 @@ def _build_locked(
         nonlocal since_write, last_write
         run.rows[index] = row
         result.processed += 1
-        note(index, row)
+        note(row)
         since_write += 1
         if (
             since_write >= options.checkpoint_every

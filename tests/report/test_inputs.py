@@ -242,3 +242,56 @@ def test_interrupted_resume_keeps_the_rows_it_had_not_reached(
     result = build_report([receipts], out, rest)
     assert sorted(rest.calls) == sorted([sha256(new), sha256(documents()[CORRUPT])])
     assert len(result.rows) == 6
+
+
+class _OldTarget:
+    """A Python-API target written before Target.max_bytes existed."""
+
+    name = "old"
+    concurrency = 1
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def extract(self, data: bytes, **_: object) -> dict[str, object]:
+        self.calls += 1
+        return result_for(SPECS["a.png"])
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_target_without_max_bytes_gets_the_engines_default(
+    receipts: Path, tmp_path: Path
+) -> None:
+    _sparse(receipts / "b_huge.png", 20_000_001)
+    target = _OldTarget()
+    result = build_report([receipts], tmp_path / "r.json", target)  # type: ignore[arg-type]
+    rows = _rows(result.rows, receipts)
+    assert target.calls == 5 and rows["a.png"].error is None
+    assert rows["b_huge.png"].error is not None and "20.0 MB" in rows["b_huge.png"].error
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.rows: list[Row] = []
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, row: Row) -> None:
+        self.rows.append(row)
+
+
+def test_progress_counts_every_document_once(receipts: Path, tmp_path: Path) -> None:
+    (receipts / "copy.png").write_bytes(documents()["a.png"])
+    (receipts / "x.pdf").write_text("text")
+    out = tmp_path / "r.json"
+    build_report([receipts], out, FakeTarget(folder_answers()))
+    progress = _Progress()
+    build_report([receipts], out, FakeTarget(folder_answers()), progress=progress)
+    assert progress.total == len(ORDER) + 2 == len(progress.rows)
+    assert sorted(Path(r.file).name for r in progress.rows) == sorted(
+        [Path(name).name for name in ORDER] + ["copy.png", "x.pdf"]
+    )
