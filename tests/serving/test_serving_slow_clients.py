@@ -382,3 +382,20 @@ def test_a_pipelined_request_that_stops_half_way_is_timed(protocol_url: str) -> 
         assert first is not None and first.status == 200
         second = read_reply(sock)
         assert second is not None and second.json()["error"]["code"] == "timeout"
+
+
+def test_after_an_early_413_a_dripping_body_is_cut_off(protocol_url: str) -> None:
+    """Refused from Content-Length before reading: the rest may drain for the header timeout
+    (so an honest client reads its 413), not for as long as the client keeps dripping."""
+    with stalled_body(protocol_url, 1, declared=10**12, sent=b"") as (sock,):
+        reply = read_reply(sock)
+        assert reply is not None and reply.status == 413
+        for _ in range(200):  # 10 s of dripping at most
+            try:
+                sock.sendall(b"A")
+            except OSError:
+                break
+            if is_closed(sock, 0.05):
+                break
+        else:
+            pytest.fail("a refused client kept its connection by dripping its body")
