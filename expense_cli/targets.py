@@ -75,10 +75,13 @@ class LocalTarget:
 
     concurrency = 1
 
-    def __init__(self, model: str | None = None, revision: str | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, revision: str | None = None, *, ocr_lang: str | None = None
+    ) -> None:
         self.name = "local"
         self._model = model
         self._revision = revision
+        self._ocr_lang = ocr_lang  # tesseract languages (`--lang`); None: EXPENSE_OCR_LANG
         self._engine: Engine | None = None
 
     @property
@@ -89,6 +92,8 @@ class LocalTarget:
             config = EngineConfig.from_env()
             if self._model:
                 config = config.replace(model=self._model, revision=self._revision)
+            if self._ocr_lang:
+                config = config.replace(ocr_lang=self._ocr_lang)
             self._engine = Engine(config)
         return self._engine
 

@@ -19,12 +19,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer._click import ClickException, Context  # typer vendors its own click
+from typer._click import ClickException, Command, Context  # typer vendors its own click
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from ..contract import ContractError
 from . import ask, demo, deploy, report, serve
 from ._extras import missing_module_hint
+from ._options import plain_help
 
 __all__ = ["app", "main"]
 
@@ -41,8 +43,32 @@ def _fail(message: str, label: str = "error:") -> typer.Exit:
     return typer.Exit(1)
 
 
+def _usage(exc: UsageError) -> typer.Exit:
+    """A usage error (unknown option, missing argument, bad value) as one line + exit 1, like
+    every other error; the command's --help is named instead of printed."""
+    where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+    return _fail(exc.format_message().rstrip(".") + where)
+
+
 class _Group(TyperGroup):
     """Maps known exceptions to one-line errors for every command."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        plain_help(self, ctx)
+        try:
+            return super().parse_args(ctx, args)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            raise _usage(exc) from None
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            plain_help(command, ctx)
+        return name, command, rest
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -51,6 +77,8 @@ class _Group(TyperGroup):
             if _debug():
                 raise
             raise _fail(exc.message) from None
+        except UsageError as exc:
+            raise _usage(exc) from None
         except (ClickException, typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:

@@ -1,8 +1,13 @@
-"""``expense-cli ask``: one document, the expense fields or your own questions."""
+"""``expense-cli ask``: documents one by one, the expense fields or your own questions.
+
+Several files, globs (expanded here when the shell did not) and ``-`` (stdin) give one result
+each; a folder is refused with a pointer to ``report`` (``expense_cli/cli/_sources.py``). With
+several documents, one that fails is reported and the others still run; the exit code is then 1.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -10,48 +15,82 @@ from rich.markup import escape
 
 from ._options import (
     JsonOpt,
+    LangOpt,
     LocalOpt,
     ModelOpt,
     QuestionOpt,
     RevisionOpt,
     ServerOpt,
+    check_model,
     resolve_target,
 )
 from ._output import print_json, print_result
-from ._sources import read_source
+from ._sources import expand_sources, read_source
 
 app = typer.Typer()
 
+SourcesArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="SOURCE",
+        help="Receipt images/PDFs: file paths, globs ('scans/*.pdf'), https URLs, or - for stdin.",
+        show_default=False,
+    ),
+]
 MinScoreOpt = Annotated[
-    float, typer.Option("--min-score", help="Flag answers scored below this.", min=0.0, max=1.0)
+    float,
+    typer.Option(
+        "--min-score", metavar="SCORE", help="Flag answers scored below this.", min=0.0, max=1.0
+    ),
 ]
 
 
 @app.command()
 def ask(
-    source: Annotated[str, typer.Argument(help="Receipt image/PDF: a file path or an https URL.")],
+    sources: SourcesArg,
     question: QuestionOpt = None,
     local: LocalOpt = False,
     server: ServerOpt = None,
     model: ModelOpt = None,
     revision: RevisionOpt = None,
+    lang: LangOpt = None,
     json_output: JsonOpt = False,
     min_score: MinScoreOpt = 0.5,
 ) -> None:
-    """Ask a receipt for its expense fields (merchant, date, total, ...) or your own questions."""
-    from ..contract import check_questions, sniff_type
+    """Ask receipts for their expense fields (merchant, date, total, ...) or your own questions.
+
+    One result per document; with --json, several documents give a list, each with its "file".
+    """
+    from ..contract import ContractError, check_questions, sniff_type
 
     check_questions(question or [])  # the contract's rules, before anything slow
-    err = Console(stderr=True)
-    with err.status(f"reading {escape(source)}…"):
-        data, name = read_source(source)
-    target = resolve_target(local, server, model, revision)
+    names, several = expand_sources(sources)
+    check_model(model)
+    target = resolve_target(local, server, model, revision, lang)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    results: list[dict[str, Any]] = []
     try:
-        with err.status(f"asking {escape(target.name)} about {escape(name)}…"):
-            result = target.extract(data, content_type=sniff_type(data), questions=question or None)
+        for source in names:
+            try:
+                with err.status(f"reading {escape(source)}…"):
+                    data, name = read_source(source)
+                with err.status(f"asking {escape(target.name)} about {escape(name)}…"):
+                    result = target.extract(
+                        data, content_type=sniff_type(data), questions=question or None
+                    )
+            except ContractError as exc:
+                if not several:
+                    raise
+                message = exc.message if source in exc.message else f"{source}: {exc.message}"
+                err.print(f"[red]error:[/red] {escape(message)}")
+                results.append({"file": source, "error": {"code": exc.code, "message": message}})
+                continue
+            results.append({"file": source, **result})
+            if not json_output:
+                print_result(Console(), result, title=name, min_score=min_score)
     finally:
         target.close()
     if json_output:
-        print_json(result)
-    else:
-        print_result(Console(), result, title=name, min_score=min_score)
+        print_json(results if several else results[0])
+    if any("error" in result for result in results):
+        raise typer.Exit(1)

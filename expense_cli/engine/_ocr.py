@@ -34,6 +34,7 @@ __all__ = [
     "OcrEngine",
     "TesseractCli",
     "Tesserocr",
+    "check_languages",
     "create_ocr",
     "fit_for_ocr",
     "ocr_pages",
@@ -76,6 +77,39 @@ def tessdata_dir() -> str | None:
             if glob.glob(os.path.join(path, "*.traineddata")):
                 return path
     return None
+
+
+_LANGS = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
+
+
+def apt_package(lang: str) -> str:
+    """Debian/Ubuntu's package of a tesseract language (``chi_sim`` → tesseract-ocr-chi-sim)."""
+    return "tesseract-ocr-" + lang.lower().replace("_", "-")
+
+
+def check_languages(lang: str, directory: str | None = None) -> str:
+    """``lang`` (``eng``, ``deu+eng``, ...) if tesseract has data for every language in it, else
+    a :class:`ConfigError` naming the package to install. Checked before any OCR: tesseract
+    itself only says "Failed loading language" (the CLI, per page) or "Failed to init API"."""
+    lang = lang.strip()
+    if not _LANGS.fullmatch(lang):
+        raise ConfigError(
+            f"OCR language {lang!r} is not a tesseract language list like eng or deu+eng"
+        )
+    path = directory or tessdata_dir()
+    if path is None:
+        raise ConfigError("tesseract language data not found: install tesseract-ocr-eng")
+    have = {os.path.basename(p)[: -len(".traineddata")] for p in glob.glob(
+        os.path.join(path, "*.traineddata"))}  # fmt: skip
+    missing = [code for code in lang.split("+") if code not in have]
+    if missing:
+        packages = " ".join(apt_package(code) for code in missing)
+        raise ConfigError(
+            f"tesseract has no {'+'.join(missing)} language data in {path}: install "
+            f"{packages} (apt-get), or put {missing[0]}.traineddata there "
+            f"(available: {'+'.join(sorted(have)) or 'none'})"
+        )
+    return lang
 
 
 class Tesserocr:
@@ -173,6 +207,7 @@ def create_ocr(backend: str = "auto", lang: str = "eng", psm: int = 3) -> OcrEng
     """An OCR engine; ``auto`` prefers the loaded tesserocr engine."""
     if backend not in ("auto", "tesserocr", "cli"):
         raise ConfigError(f"unknown OCR backend {backend!r}: use auto, tesserocr or cli")
+    lang = check_languages(lang)
     if backend in ("auto", "tesserocr"):
         try:
             return Tesserocr(lang, psm)

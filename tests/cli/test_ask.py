@@ -179,3 +179,182 @@ def test_demo_with_a_model_dir(runner: CliRunner, tiny_model_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "offline:" not in result.stderr
     assert json.loads(result.stdout)["fields"]["merchant"]["answer"] == "ACME COFFEE ROASTERS"
+
+
+# --- several documents, stdin, folders, --model paths, usage errors, help, --lang (issue 18) ---
+
+
+@pytest.fixture(scope="module")
+def odd_folder(tmp_path_factory: pytest.TempPathFactory, receipt_png: bytes) -> Path:
+    """Receipts with odd names (spaces, brackets, a character outside the BMP) and a non-receipt."""
+    folder = tmp_path_factory.mktemp("many")
+    for name in ("a receipt.png", "b[1].png", "c 🧾.png"):
+        (folder / name).write_bytes(receipt_png)
+    (folder / "notes.txt").write_text("not a receipt")
+    return folder
+
+
+def test_several_files_give_one_json_result_each_with_its_file(
+    runner: CliRunner, tiny_model_dir: Path, odd_folder: Path
+) -> None:
+    files = [str(odd_folder / n) for n in ("a receipt.png", "c 🧾.png", "b[1].png")]
+    result = _ask(runner, tiny_model_dir, *files, "--json", "-q", "total")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [r["file"] for r in payload] == files  # in the order given
+    assert all(r["fields"]["total"]["answer"] == "ACME COFFEE ROASTERS" for r in payload)
+
+
+def test_a_quoted_glob_is_expanded_and_one_bad_file_does_not_stop_the_others(
+    runner: CliRunner, tiny_model_dir: Path, odd_folder: Path
+) -> None:
+    result = _ask(runner, tiny_model_dir, str(odd_folder / "*"), "--json", "-q", "date")
+    assert result.exit_code == 1  # notes.txt failed ...
+    payload = json.loads(result.stdout)  # ... and every file still has its result
+    assert [Path(r["file"]).name for r in payload] == sorted(p.name for p in odd_folder.iterdir())
+    bad = next(r for r in payload if r["file"].endswith("notes.txt"))
+    assert bad["error"]["code"] == "unsupported_media_type"
+    assert "notes.txt" in bad["error"]["message"]
+    assert sum("fields" in r for r in payload) == 3
+    assert result.stderr.count("error:") == 1 and "notes.txt" in result.stderr
+
+
+def test_several_files_print_a_table_each(
+    runner: CliRunner, tiny_model_dir: Path, odd_folder: Path
+) -> None:
+    result = _ask(runner, tiny_model_dir, str(odd_folder / "*.png"), "-q", "total")
+    assert result.exit_code == 0, result.output
+    for title in ("a receipt.png (1 page)", "b[1].png (1 page)", "c 🧾.png (1 page)"):
+        assert title in result.stdout
+
+
+def test_a_glob_matching_one_file_still_gives_a_list(
+    runner: CliRunner, tiny_model_dir: Path, odd_folder: Path
+) -> None:
+    result = _ask(runner, tiny_model_dir, str(odd_folder / "a*.png"), "--json", "-q", "total")
+    assert result.exit_code == 0, result.output
+    assert [Path(r["file"]).name for r in json.loads(result.stdout)] == ["a receipt.png"]
+
+
+def test_stdin(runner: CliRunner, tiny_model_dir: Path, receipt_png: bytes) -> None:
+    result = runner.invoke(
+        app, ["ask", "--local", "--model", str(tiny_model_dir), "-", "--json", "-q", "total"],
+        input=receipt_png,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["file"] == "-" and payload["fields"]["total"]["answer"] == "ACME COFFEE ROASTERS"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["-"], b"", "stdin is empty"),
+        (["-", "-"], b"x", "- (stdin) can be given only once"),
+        (["{folder}"], b"", "is a folder: `expense-cli report {folder}` reads every receipt"),
+        (["{folder}/*.pdf"], b"", "no file matches {folder}/*.pdf"),
+    ],
+)
+def test_source_errors_before_any_work(
+    runner: CliRunner,
+    odd_folder: Path,
+    tmp_path: Path,
+    args: list[str],
+    stdin: bytes,
+    message: str,
+) -> None:
+    """Checked before the model loads (the --model here does not even exist as a model)."""
+    args = [a.format(folder=odd_folder) for a in args]
+    result = runner.invoke(app, ["ask", "--local", "--model", str(tmp_path), *args], input=stdin)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ")
+    assert message.format(folder=odd_folder) in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("{tmp}/no-such-model", "no such folder (and not a Hub id like owner/name)"),
+        ("./models/x", "no such folder"),
+        ("~/nope-𝔄/model", "no such folder"),
+        ("a/b/c", "no such folder"),
+        ("{tmp}/file.bin", "is a file: give the model's folder"),
+    ],
+)
+def test_a_model_path_that_does_not_exist_says_so(
+    runner: CliRunner, receipt_file: Path, tmp_path: Path, model: str, message: str
+) -> None:
+    (tmp_path / "file.bin").write_bytes(b"x")
+    model = model.format(tmp=tmp_path)
+    result = runner.invoke(app, ["ask", "--local", "--model", model, str(receipt_file)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: --model {model}") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "--bogus", "x.png"], "No such option: --bogus (see: expense-cli ask --help)"),
+        (["ask"], "Missing argument 'SOURCE' (see: expense-cli ask --help)"),
+        (["ask", "x.png", "--min-score", "2"], "Invalid value for '--min-score'"),
+        (["ask", "x.png", "--jsn"], "No such option: --jsn"),
+        (["ask", "x.png", "-q"], "Option '-q' requires an argument"),
+        (["bogus"], "No such command 'bogus'"),
+        (["--bogus"], "No such option: --bogus (see: expense-cli --help)"),
+        (["demo", "--local"], "No such option: --local (see: expense-cli demo --help)"),
+    ],
+)
+def test_usage_errors_are_one_line_errors_with_exit_code_1(
+    runner: CliRunner, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [[], ["ask"], ["demo"], ["report"], ["serve"]])
+def test_help_has_no_type_noise(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for noise in ("<bool>", "<str>", "<list[str]>"):
+        assert noise not in result.stdout, result.stdout
+    if command == ["ask"]:
+        assert "SOURCE" in result.stdout and "--lang" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("klingon", "tesseract has no klingon language data in "),
+        ("eng+chi_sim", "install tesseract-ocr-chi-sim (apt-get)"),
+        ("deu+klingon", "install tesseract-ocr-"),
+        ("eng;rm", "OCR language 'eng;rm' is not a tesseract language list like eng or deu+eng"),
+    ],
+)
+def test_a_missing_language_pack_is_one_line_naming_the_package(
+    runner: CliRunner, tiny_model_dir: Path, receipt_file: Path, lang: str, message: str
+) -> None:
+    result = _ask(runner, tiny_model_dir, str(receipt_file), "--lang", lang)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_lang_is_for_local_runs(runner: CliRunner, receipt_file: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", str(receipt_file), "--server", "http://127.0.0.1:9", "--lang", "eng"]
+    )
+    assert result.exit_code == 1
+    assert "--lang applies to --local only" in result.stderr
+
+
+def test_lang_reaches_the_engine(
+    runner: CliRunner, tiny_model_dir: Path, receipt_file: Path
+) -> None:
+    result = _ask(runner, tiny_model_dir, str(receipt_file), "--lang", "eng", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["fields"]["merchant"]["answer"] == "ACME COFFEE ROASTERS"

@@ -166,6 +166,7 @@ def test_ask_the_deployment_without_one(tmp_path: Path, receipt: Path) -> None:
 
 def test_local_does_import_the_model(tmp_path: Path, receipt: Path) -> None:
     """The control: the probe does see torch when a command loads the engine."""
+    (tmp_path / "no-model").mkdir()  # a folder (a missing one is refused before any import)
     result = _run(tmp_path, "ask", "--local", "--model", str(tmp_path / "no-model"), str(receipt))
     assert result.code == 1
     assert result.loaded(*MODEL_MODULES) == list(MODEL_MODULES)
