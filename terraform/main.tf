@@ -1,12 +1,7 @@
-provider "aws" {
-  region = var.region
-
-  default_tags {
-    tags = var.tags
-  }
-}
-
+# No provider block here (terraform-aws-modules style): callers configure the AWS provider.
+# expense-cli runs this folder as its root with cli/providers.tf copied in beside it.
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   # An ECR image URI given explicitly: derive its repository's ARN so that the execution role may
@@ -30,8 +25,11 @@ module "ecr_image" {
   source = "./modules/ecr_image"
   count  = var.create_repository ? 1 : 0
 
-  name         = var.name
-  force_delete = var.force_delete_repository
+  name           = var.name
+  force_delete   = var.force_delete_repository
+  immutable_tags = var.immutable_tags
+  kms_key_arn    = var.ecr_kms_key_arn
+  tags           = var.tags
 }
 
 module "sagemaker_endpoint" {
@@ -53,7 +51,11 @@ module "sagemaker_endpoint" {
   scale_in_cooldown               = var.scale_in_cooldown
   scale_out_cooldown              = var.scale_out_cooldown
 
-  log_retention_days = var.log_retention_days
+  kms_key_arn             = var.endpoint_kms_key_arn
+  log_retention_days      = var.log_retention_days
+  log_kms_key_arn         = var.log_kms_key_arn
+  trust_source_conditions = var.trust_source_conditions
+  tags                    = var.tags
 }
 
 module "function_url" {
@@ -64,14 +66,20 @@ module "function_url" {
   endpoint_name = module.sagemaker_endpoint.endpoint_name
   endpoint_arn  = module.sagemaker_endpoint.endpoint_arn
 
-  auth_mode  = var.auth
-  auth_token = var.auth_token
+  auth_mode          = var.auth
+  auth_token         = var.auth_token
+  auth_token_version = var.auth_token_version
+  token_kms_key_arn  = var.token_kms_key_arn
 
   reserved_concurrency = var.reserved_concurrency
   timeout              = var.lambda_timeout
   memory_size          = var.lambda_memory_mb
   cors_allow_origins   = var.cors_allow_origins
   log_retention_days   = var.log_retention_days
+  log_kms_key_arn      = var.log_kms_key_arn
+
+  trust_source_conditions = var.trust_source_conditions
+  tags                    = var.tags
 
   max_body_bytes = 6000000
   # base64 adds a third: these documents fit the endpoint's payload limit (6 MB; serverless 4 MB)

@@ -39,8 +39,13 @@ output "token_parameter_name" {
 }
 
 output "region" {
-  description = "AWS region of the stack."
-  value       = var.region
+  description = "AWS region of the stack (the provider's region)."
+  value       = data.aws_region.current.name
+
+  precondition {
+    condition     = var.region == null || var.region == data.aws_region.current.name
+    error_message = "var.region does not match the region of the AWS provider: set region to null or configure the provider for that region."
+  }
 }
 
 output "autoscaling" {

@@ -10,18 +10,18 @@ variable "name" {
 }
 
 variable "region" {
-  description = "AWS region to deploy into."
+  description = "AWS region to deploy into: used by the provider configuration expense-cli adds (cli/providers.tf). When this stack is called as a module, the caller's provider decides and this must be null or the same region."
   type        = string
-  default     = "us-east-1"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    condition     = var.region == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
     error_message = "region must be an AWS region name such as us-east-1."
   }
 }
 
 variable "tags" {
-  description = "Tags applied to every resource (provider default_tags)."
+  description = "Tags applied to every resource (passed to every module)."
   type        = map(string)
   default     = {}
 }
@@ -177,14 +177,26 @@ variable "auth" {
 }
 
 variable "auth_token" {
-  description = "Bearer token for auth = \"token\" (at least 16 characters), stored as SSM SecureString /NAME/auth-token. It is also kept in Terraform state."
+  description = "Bearer token for auth = \"token\" (at least 16 characters), written to the SSM SecureString /NAME/auth-token with a write-only argument: never stored in Terraform state or plan files."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = var.auth != "token" || try(length(var.auth_token) >= 16, false)
     error_message = "auth_token (at least 16 characters) is required when auth is \"token\"."
+  }
+}
+
+variable "auth_token_version" {
+  description = "Version of auth_token (whole number >= 1): the write-only token is rewritten in SSM only when this changes, so increase it with every new token."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.auth_token_version >= 1 && floor(var.auth_token_version) == var.auth_token_version
+    error_message = "auth_token_version must be a whole number of at least 1."
   }
 }
 
@@ -251,4 +263,67 @@ variable "log_retention_days" {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
   }
+}
+
+# --- security options (null / false: AWS-managed encryption, mutable tags) ---------------------
+
+variable "immutable_tags" {
+  description = "Make the created ECR repository's tags immutable (a pushed tag can never point at another image). expense-cli pushes a new tag per build; leave false to re-push a moving tag such as \"latest\" by hand."
+  type        = bool
+  default     = false
+}
+
+variable "ecr_kms_key_arn" {
+  description = "Customer-managed KMS key ARN for the created ECR repository's images; null uses AES256. Changing it replaces the repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.ecr_kms_key_arn))
+    error_message = "ecr_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or null."
+  }
+}
+
+variable "endpoint_kms_key_arn" {
+  description = "Customer-managed KMS key ARN for the endpoint instances' ML storage volume; null uses an AWS-managed key. Not allowed with instance types that have local NVMe storage (e.g. ml.m5d, ml.g4dn, ml.g5, ml.p4d), whose volumes are hardware-encrypted."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.endpoint_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+$", var.endpoint_kms_key_arn))
+    error_message = "endpoint_kms_key_arn must be a KMS key or alias ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or null."
+  }
+
+  validation {
+    condition     = var.endpoint_kms_key_arn == null || var.serverless || !can(regex("^ml\\.([a-z]+[0-9]+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n)\\.", var.instance_type))
+    error_message = "endpoint_kms_key_arn cannot be used with an instance type that has local NVMe storage (its volumes are encrypted by the hardware): set it to null or choose e.g. ml.m5.xlarge."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Customer-managed KMS key ARN for both CloudWatch log groups (Lambda and endpoint); null uses CloudWatch Logs encryption. The key policy must allow the logs.REGION.amazonaws.com service principal."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID, not an alias: CloudWatch Logs needs the key ARN) or null."
+  }
+}
+
+variable "token_kms_key_arn" {
+  description = "Customer-managed KMS key ARN for the token parameter (auth = \"token\"); null uses the AWS-managed aws/ssm key. The Lambda role gets kms:Decrypt on it via SSM only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.token_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.token_kms_key_arn))
+    error_message = "token_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or null."
+  }
+}
+
+variable "trust_source_conditions" {
+  description = "Add aws:SourceAccount / aws:SourceArn conditions to the Lambda and SageMaker roles' trust policies (confused-deputy protection)."
+  type        = bool
+  default     = true
 }

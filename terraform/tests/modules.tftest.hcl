@@ -109,6 +109,17 @@ run "sagemaker_realtime" {
     ])
     error_message = "Only actions that cannot be scoped may use Resource \"*\"."
   }
+  assert {
+    condition = jsondecode(aws_iam_role.execution.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnLike      = { "aws:SourceArn" = "arn:aws:sagemaker:us-east-1:123456789012:*" }
+    }
+    error_message = "SageMaker may assume the execution role only on behalf of this account, in this region."
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.kms_key_arn == null && aws_cloudwatch_log_group.this.kms_key_id == null
+    error_message = "Without keys: AWS-managed volume and log encryption."
+  }
 }
 
 run "sagemaker_serverless" {
@@ -200,6 +211,78 @@ run "function_url_token" {
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["TOKEN_PARAMETER"] == "/expense/auth-token"
     error_message = "The handler is told where the token is."
+  }
+  assert {
+    condition     = aws_ssm_parameter.token[0].value_wo_version == 1 && aws_ssm_parameter.token[0].value_wo == null
+    error_message = "The token goes through the write-only value_wo (never planned or stored), version 1 by default."
+  }
+}
+
+run "function_url_token_rotation" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name               = "expense"
+    lambda_zip         = "tests/fixtures/handler.zip"
+    endpoint_name      = "expense"
+    endpoint_arn       = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+    auth_mode          = "token"
+    auth_token         = "fedcba9876543210fedcba9876543210"
+    auth_token_version = 7
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.token[0].value_wo_version == 7
+    error_message = "auth_token_version must reach value_wo_version: it is what makes a new token get written."
+  }
+}
+
+run "function_url_trust_conditions" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name          = "expense"
+    lambda_zip    = "tests/fixtures/handler.zip"
+    endpoint_name = "expense"
+    endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnLike = { "aws:SourceArn" = [
+        "arn:aws:lambda:us-east-1:123456789012:function:expense",
+        "arn:aws:lambda:us-east-1:123456789012:function:expense:*",
+      ] }
+    }
+    error_message = "Lambda may assume the role only for this account's function of this name."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" }
+    error_message = "The trusted principal is the Lambda service."
+  }
+}
+
+run "function_url_trust_conditions_off" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name                    = "expense"
+    lambda_zip              = "tests/fixtures/handler.zip"
+    endpoint_name           = "expense"
+    endpoint_arn            = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+    trust_source_conditions = false
+  }
+
+  assert {
+    condition     = !can(jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition)
+    error_message = "trust_source_conditions = false leaves the service principal alone."
   }
 }
 

@@ -210,3 +210,96 @@ run "zero_target" {
   }
   expect_failures = [var.target_invocations_per_instance]
 }
+
+run "region_not_a_region" {
+  command = plan
+  variables {
+    region = "Europe"
+  }
+  expect_failures = [var.region]
+}
+
+run "region_differs_from_the_provider" {
+  command = plan
+  variables {
+    region = "eu-west-1"
+  }
+  expect_failures = [output.region]
+}
+
+run "token_version_zero" {
+  command = plan
+  variables {
+    auth_token_version = 0
+  }
+  expect_failures = [var.auth_token_version]
+}
+
+run "token_version_not_whole" {
+  command = plan
+  variables {
+    auth_token_version = 1.5
+  }
+  expect_failures = [var.auth_token_version]
+}
+
+run "ecr_key_not_an_arn" {
+  command = plan
+  variables {
+    ecr_kms_key_arn = "alias/expense"
+  }
+  expect_failures = [var.ecr_kms_key_arn]
+}
+
+run "endpoint_key_not_an_arn" {
+  command = plan
+  variables {
+    endpoint_kms_key_arn = "00000000-0000-0000-0000-000000000000"
+  }
+  expect_failures = [var.endpoint_kms_key_arn]
+}
+
+run "endpoint_key_with_local_nvme_instance_g4dn" {
+  command = plan
+  variables {
+    instance_type        = "ml.g4dn.xlarge"
+    endpoint_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+  expect_failures = [var.endpoint_kms_key_arn]
+}
+
+run "endpoint_key_with_local_nvme_instance_m5d" {
+  command = plan
+  variables {
+    instance_type        = "ml.m5d.large"
+    endpoint_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+  expect_failures = [var.endpoint_kms_key_arn]
+}
+
+run "endpoint_key_with_local_nvme_instance_g5" {
+  command = plan
+  variables {
+    instance_type        = "ml.g5.2xlarge"
+    endpoint_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+  expect_failures = [var.endpoint_kms_key_arn]
+}
+
+run "log_key_is_an_alias" {
+  command = plan
+  variables {
+    log_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/logs"
+  }
+  expect_failures = [var.log_kms_key_arn]
+}
+
+run "token_key_from_another_service" {
+  command = plan
+  variables {
+    auth              = "token"
+    auth_token        = "0123456789abcdef0123456789abcdef"
+    token_kms_key_arn = "arn:aws:iam::123456789012:role/not-a-key"
+  }
+  expect_failures = [var.token_kms_key_arn]
+}

@@ -52,7 +52,7 @@ def _hook(addr: str, action: str = "create", **extra: object) -> dict[str, objec
 
 def test_missing_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"^terraform not found: install Terraform >= 1\.9"):
+    with pytest.raises(ConfigError, match=r"^terraform not found: install Terraform >= 1\.11 "):
         Terraform(tmp_path)
 
 
@@ -97,6 +97,31 @@ def test_lock_file_survives_a_fresh_copy(stack: Path, tmp_path: Path) -> None:
     (tf.module / ".terraform.lock.hcl").write_text("# lock\n")
     tf.prepare()
     assert (tf.module / ".terraform.lock.hcl").read_text() == "# lock\n"
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_the_copy_gets_the_root_provider_file(stack: Path, tmp_path: Path) -> None:
+    """The stack has no provider block; cli/providers.tf is added beside it, cli/ is not copied."""
+    (stack / "cli").mkdir()
+    (stack / "cli" / "providers.tf").write_text('provider "aws" {}\n')
+    tf = Terraform(tmp_path, source=stack, runner=RecordingRunner())
+    tf.prepare()
+    copied = sorted(str(p.relative_to(tf.module)) for p in tf.module.rglob("*"))
+    assert copied == ["main.tf", "modules", "modules/a", "modules/a/main.tf", "providers.tf"]
+    assert (tf.module / "providers.tf").read_text() == 'provider "aws" {}\n'
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_the_real_stack_is_configured_in_the_copy_only(tmp_path: Path) -> None:
+    tf = Terraform(tmp_path, source=REPO_TERRAFORM, runner=RecordingRunner())
+    tf.prepare()
+    configured = [
+        str(p.relative_to(tf.module))
+        for p in tf.module.rglob("*.tf")
+        if 'provider "aws"' in p.read_text()
+    ]
+    assert configured == ["providers.tf"]
+    assert not any('provider "aws"' in p.read_text() for p in REPO_TERRAFORM.glob("*.tf"))
 
 
 @pytest.mark.usefixtures("stub_terraform")

@@ -37,6 +37,17 @@ def copy_terraform_tree(dest: Path) -> Path:
     return target
 
 
+def copy_root_stack(dest: Path) -> Path:
+    """Copy terraform/ with ``cli/providers.tf`` beside it, as expense-cli runs the stack.
+
+    The stack itself has no provider block (terraform-aws-modules style); expense_cli/aws/
+    _terraform.py adds ``terraform/cli/providers.tf`` to its copy the same way.
+    """
+    target = copy_terraform_tree(dest)
+    shutil.copy2(TERRAFORM_SRC / "cli" / "providers.tf", target / "providers.tf")
+    return target
+
+
 def make_runner(terraform: str, base_env: dict[str, str], data_root: Path) -> TfRunner:
     """A function running ``terraform -chdir=<dir> ARGS`` with a per-directory TF_DATA_DIR."""
 

@@ -1,7 +1,11 @@
 """A real `terraform apply` + `destroy` of the root stack against moto on 127.0.0.1.
 
-Read back with boto3 afterwards: the endpoint, function URL (auth type), reserved concurrency,
-the Lambda role's only permissions, the scaling target and policy; then destroy leaves nothing.
+The tree is the stack with ``cli/providers.tf`` beside it, exactly as expense-cli runs it
+(``copy_root_stack``). Read back with boto3 afterwards: the endpoint, function URL (auth type),
+reserved concurrency, the Lambda role's only permissions, both roles' confused-deputy trust
+conditions, the scaling target and policy; then destroy leaves nothing. In token mode the token
+reaches SSM through the write-only ``value_wo`` argument: the state file and every other file
+Terraform wrote must not contain it, before and after a rotation (``auth_token_version``).
 No re-plan for drift here: moto 5.2.5 describes SageMaker models and endpoint configs and Lambda
 logging config with empty or missing blocks that real AWS fills in, so a second plan against moto
 always shows changes that say nothing about this configuration.
@@ -10,6 +14,7 @@ always shows changes that say nothing about this configuration.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,12 +24,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests._moto import REGION, aws_env
-from tests.terraform._tf import TERRAFORM_SRC, TfRunner, copy_terraform_tree
+from tests.terraform._tf import TERRAFORM_SRC, TfRunner, copy_root_stack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.aws, pytest.mark.slow]
 
 NAME = "expense-it"
 TOKEN = "moto-test-token-0123456789abcdef"  # fake token, moto only
+# The rotated token: outside the BMP and in JSON-escaped form it would be "\ud83e\uddfe".
+ROTATED = "rotated-\U0001f9fe-token-fedcba9876543210"
+ACCOUNT = "123456789012"  # moto's default account
 HANDLER_ZIP = TERRAFORM_SRC / "tests" / "fixtures" / "handler.zip"
 
 
@@ -57,6 +65,41 @@ def _inline_policy(iam: Any, role: str) -> dict[str, Any]:
     assert len(names) == 1, names
     document = iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"]
     return json.loads(document) if isinstance(document, str) else dict(document)
+
+
+def _trust_conditions(iam: Any, role: str) -> dict[str, Any]:
+    document = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(document) if isinstance(document, str) else dict(document)
+    (statement,) = trust["Statement"]
+    assert statement["Action"] == "sts:AssumeRole"
+    return dict(statement["Condition"])
+
+
+def _secret_forms(secret: str) -> list[bytes]:
+    """The ways a secret could be spelled in a file Terraform writes (raw or JSON-escaped)."""
+    escaped = json.dumps(secret)[1:-1]
+    return sorted({secret.encode(), escaped.encode(), escaped.encode().lower()})
+
+
+def _files_containing(secret: str, root: Path) -> list[str]:
+    """Every file under root (state, its backups, lock file, module copies) holding the secret."""
+    forms = _secret_forms(secret)
+    return [
+        str(path)
+        for path in root.rglob("*")
+        if path.is_file() and any(form in path.read_bytes() for form in forms)
+    ]
+
+
+def _check_no_secret_in_state(tree: Path, secret: str) -> None:
+    state = tree / "terraform.tfstate"
+    assert state.is_file()
+    resources = json.loads(state.read_text())["resources"]
+    (parameter,) = [r for r in resources if r["type"] == "aws_ssm_parameter"]
+    attributes = parameter["instances"][0]["attributes"]
+    # The write-only argument is stored as null; "value" (the old, stored argument) is empty.
+    assert attributes["value_wo"] is None and not attributes.get("value")
+    assert _files_containing(secret, tree) == []
 
 
 def _check_deployed(aws: dict[str, Any], outputs: dict[str, Any], auth: str) -> None:
@@ -166,6 +209,17 @@ def _check_deployed(aws: dict[str, Any], outputs: dict[str, Any], auth: str) -> 
     pulls = [s for s in sm_statements if "ecr:BatchGetImage" in _actions(s)]
     assert [_resources(s) for s in pulls] == [[repo["repositoryArn"]]]
 
+    # Both roles trust their service only when it acts for this account (confused deputy).
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{NAME}"
+    assert _trust_conditions(iam, role) == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": [function_arn, f"{function_arn}:*"]},
+    }
+    assert _trust_conditions(iam, sm_role) == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:*"},
+    }
+
 
 def _check_destroyed(aws: dict[str, Any]) -> None:
     sm, lam, iam = aws["sagemaker"], aws["lambda"], aws["iam"]
@@ -188,15 +242,20 @@ def _check_destroyed(aws: dict[str, Any]) -> None:
     assert aws["ssm"].describe_parameters()["Parameters"] == []
 
 
+def _token_env(env: dict[str, str], token: str) -> dict[str, str]:
+    return {**env, "TF_VAR_auth_token": token}
+
+
 @pytest.mark.parametrize("auth", ["iam", "token"])
 def test_apply_then_destroy_against_moto(
     tf: TfRunner, tmp_path: Path, moto_endpoint: str, auth: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tree = copy_terraform_tree(tmp_path)
+    tree = copy_root_stack(tmp_path)
     env = aws_env(moto_endpoint)
     tf_vars = ["-var", f"name={NAME}", "-var", f"lambda_zip={HANDLER_ZIP}", "-var", f"auth={auth}"]
+    tf_vars += ["-var", f"region={REGION}"]
     if auth == "token":
-        env["TF_VAR_auth_token"] = TOKEN
+        env = _token_env(env, TOKEN)
     aws = _clients(moto_endpoint)
 
     tf(tree, "init", "-input=false", "-no-color", env=env)
@@ -207,6 +266,8 @@ def test_apply_then_destroy_against_moto(
         raw = tf(tree, "output", "-json", env=env).stdout
         outputs = {key: value["value"] for key, value in json.loads(raw).items()}
         _check_deployed(aws, outputs, auth)
+        if auth == "token":
+            _check_token_never_stored(tf, tree, env, tf_vars, aws["ssm"])
     finally:
         started = time.monotonic()
         tf(tree, "destroy", "-auto-approve", "-input=false", "-no-color", *tf_vars, env=env)
@@ -215,3 +276,24 @@ def test_apply_then_destroy_against_moto(
     assert tf(tree, "state", "list", env=env).stdout.strip() == ""
     with capsys.disabled():
         print(f"\n[{auth}] terraform apply {applied_s:.1f} s, destroy {destroyed_s:.1f} s")
+
+
+def _check_token_never_stored(
+    tf: TfRunner, tree: Path, env: dict[str, str], tf_vars: list[str], ssm: Any
+) -> None:
+    """The token is in SSM but in no file Terraform wrote; a new version rotates it, unstored."""
+    _check_no_secret_in_state(tree, TOKEN)
+
+    # Same version, new token: no change planned (Terraform cannot see a write-only value).
+    rotated_env = _token_env(env, ROTATED)
+    args = ("plan", "-input=false", "-no-color", *tf_vars)
+    plan = tf(tree, *args, env=rotated_env)
+    assert not re.search(r"# module\.function_url\.aws_ssm_parameter\.token\[0\] ", plan.stdout)
+
+    # A new version writes the new token, which is again in SSM only.
+    args = ("apply", "-auto-approve", "-input=false", "-no-color", *tf_vars)
+    tf(tree, *args, "-var", "auth_token_version=2", env=rotated_env)
+    parameter = ssm.get_parameter(Name=f"/{NAME}/auth-token", WithDecryption=True)["Parameter"]
+    assert parameter["Value"] == ROTATED and parameter["Version"] == 2
+    for secret in (TOKEN, ROTATED):
+        _check_no_secret_in_state(tree, secret)

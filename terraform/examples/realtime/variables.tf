@@ -20,3 +20,15 @@ variable "cors_allow_origins" {
   type        = list(string)
   default     = []
 }
+
+variable "immutable_tags" {
+  description = "Make the ECR repository's tags immutable (expense-cli pushes a new tag per build)."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key ARN for the endpoint volume and the log groups (its key policy must allow logs.REGION.amazonaws.com); null uses AWS-managed encryption."
+  type        = string
+  default     = null
+}

@@ -37,8 +37,9 @@ module "function_url" {
   endpoint_name = module.sagemaker_endpoint.endpoint_name
   endpoint_arn  = module.sagemaker_endpoint.endpoint_arn
 
-  auth_mode  = "token"
-  auth_token = var.auth_token
+  auth_mode          = "token"
+  auth_token         = var.auth_token
+  auth_token_version = var.auth_token_version
 
   # Serverless endpoints accept at most 4 MB per request.
   max_document_bytes = 4000000

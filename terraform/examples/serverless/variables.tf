@@ -22,7 +22,14 @@ variable "lambda_zip" {
 }
 
 variable "auth_token" {
-  description = "Bearer token callers must send (stored as an SSM SecureString; also kept in state)."
+  description = "Bearer token callers must send: written to an SSM SecureString with a write-only argument, never kept in state (ephemeral)."
   type        = string
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "auth_token_version" {
+  description = "Increase with every new auth_token: the write-only token is rewritten only when this changes."
+  type        = number
+  default     = 1
 }

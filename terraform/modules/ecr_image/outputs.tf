@@ -17,3 +17,13 @@ output "registry_id" {
   description = "Account ID of the registry holding the repository."
   value       = aws_ecr_repository.this.registry_id
 }
+
+output "image_tag_mutability" {
+  description = "MUTABLE or IMMUTABLE."
+  value       = aws_ecr_repository.this.image_tag_mutability
+}
+
+output "encryption_type" {
+  description = "Encryption of the images at rest: AES256 or KMS."
+  value       = aws_ecr_repository.this.encryption_configuration[0].encryption_type
+}

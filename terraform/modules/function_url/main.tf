@@ -3,8 +3,10 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  token_mode           = var.auth_mode == "token"
-  log_group            = "/aws/lambda/${var.name}"
+  token_mode = var.auth_mode == "token"
+  log_group  = "/aws/lambda/${var.name}"
+  # Built from the name so that the role's trust policy needs no reference to the function.
+  function_arn         = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.name}"
   token_parameter_name = coalesce(var.token_parameter_name, "/${var.name}/auth-token")
   # Built from the name (not read from the resource) so that the policy is known at plan time.
   token_parameter_arn = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(local.token_parameter_name, "/")}"
@@ -66,11 +68,20 @@ resource "aws_iam_role" "this" {
   description = "Lambda role for ${var.name}: invokes one SageMaker endpoint and writes its own logs."
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Action    = "sts:AssumeRole"
-      Principal = { Service = "lambda.${data.aws_partition.current.dns_suffix}" }
-    }]
+    Statement = [merge(
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { Service = "lambda.${data.aws_partition.current.dns_suffix}" }
+      },
+      # Confused-deputy protection: only Lambda acting for this function of this account.
+      var.trust_source_conditions ? {
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+          ArnLike      = { "aws:SourceArn" = [local.function_arn, "${local.function_arn}:*"] }
+        }
+      } : {},
+    )]
   })
   tags = var.tags
 }
@@ -98,8 +109,10 @@ resource "aws_ssm_parameter" "token" {
   description = "Bearer token checked by the ${var.name} function URL handler."
   type        = "SecureString"
   key_id      = var.token_kms_key_arn
-  value       = var.auth_token
-  tags        = var.tags
+  # Write-only (Terraform >= 1.11): sent to SSM, never stored in state; a new version rewrites it.
+  value_wo         = var.auth_token
+  value_wo_version = var.auth_token_version
+  tags             = var.tags
 }
 
 resource "aws_lambda_function" "this" {

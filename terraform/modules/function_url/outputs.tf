@@ -52,3 +52,13 @@ output "cors" {
   description = "CORS configuration of the function URL (empty list when none)."
   value       = aws_lambda_function_url.this.cors
 }
+
+output "log_kms_key_arn" {
+  description = "Customer-managed KMS key of the log group, or null for CloudWatch Logs encryption."
+  value       = aws_cloudwatch_log_group.this.kms_key_id
+}
+
+output "trust_policy" {
+  description = "The execution role's trust policy, as JSON."
+  value       = aws_iam_role.this.assume_role_policy
+}

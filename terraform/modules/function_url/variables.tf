@@ -127,14 +127,26 @@ variable "auth_mode" {
 }
 
 variable "auth_token" {
-  description = "Bearer token for token mode, stored as an SSM SecureString (it is also kept in Terraform state: use an encrypted backend)."
+  description = "Bearer token for token mode, written to an SSM SecureString through the write-only value_wo argument: it is never stored in Terraform state or plan files (ephemeral)."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = var.auth_mode != "token" || try(length(var.auth_token) >= 16, false)
     error_message = "auth_token of at least 16 characters is required when auth_mode is \"token\"."
+  }
+}
+
+variable "auth_token_version" {
+  description = "Version of auth_token: Terraform cannot see a write-only value, so the parameter is rewritten only when this number changes. Increase it with every new token."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.auth_token_version >= 1 && floor(var.auth_token_version) == var.auth_token_version
+    error_message = "auth_token_version must be a whole number of at least 1."
   }
 }
 
@@ -286,4 +298,10 @@ variable "tags" {
   description = "Tags for every resource (in addition to the provider's default_tags)."
   type        = map(string)
   default     = {}
+}
+
+variable "trust_source_conditions" {
+  description = "Add aws:SourceAccount and aws:SourceArn conditions to the role's trust policy (confused-deputy protection); false trusts the service principal alone."
+  type        = bool
+  default     = true
 }

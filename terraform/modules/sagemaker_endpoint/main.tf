@@ -1,4 +1,6 @@
+data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   variant_name = "AllTraffic"
@@ -72,11 +74,20 @@ resource "aws_iam_role" "execution" {
   description = "SageMaker execution role for endpoint ${var.name}: pulls its image, writes its logs."
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Action    = "sts:AssumeRole"
-      Principal = { Service = "sagemaker.${data.aws_partition.current.dns_suffix}" }
-    }]
+    Statement = [merge(
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { Service = "sagemaker.${data.aws_partition.current.dns_suffix}" }
+      },
+      # Confused-deputy protection: only SageMaker acting for this account, in this region.
+      var.trust_source_conditions ? {
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:sagemaker:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*" }
+        }
+      } : {},
+    )]
   })
   tags = var.tags
 }

@@ -59,3 +59,18 @@ output "production_variant" {
   description = "The endpoint config's production variant (instance type and count, or serverless_config)."
   value       = aws_sagemaker_endpoint_configuration.this.production_variants[0]
 }
+
+output "kms_key_arn" {
+  description = "Customer-managed KMS key of the ML storage volume (endpoint config), or null for the AWS-managed key."
+  value       = aws_sagemaker_endpoint_configuration.this.kms_key_arn
+}
+
+output "log_kms_key_arn" {
+  description = "Customer-managed KMS key of the log group, or null for CloudWatch Logs encryption."
+  value       = aws_cloudwatch_log_group.this.kms_key_id
+}
+
+output "trust_policy" {
+  description = "The execution role's trust policy, as JSON."
+  value       = aws_iam_role.execution.assume_role_policy
+}

@@ -179,3 +179,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "trust_source_conditions" {
+  description = "Add aws:SourceAccount and aws:SourceArn conditions to the role's trust policy (confused-deputy protection); false trusts the service principal alone."
+  type        = bool
+  default     = true
+}
