@@ -57,6 +57,11 @@ def _open_locked(path: Path, out: Path) -> int | None:
                 f"another report run ({_holder(fd)}) is writing {display_name(out)}: "
                 "wait for it to finish, or choose another --out"
             ) from None
+        except OSError as exc:  # a file system without locks (some network shares)
+            raise ConfigError(
+                f"cannot lock {display_name(path)} ({exc.strerror or exc}): write the report "
+                "to a local folder"
+            ) from None
         try:
             current = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:

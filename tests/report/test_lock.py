@@ -128,3 +128,18 @@ def test_many_runs_at_once_exactly_one_wins(receipts: Path, tmp_path: Path) -> N
         thread.join(60)
     assert sorted(outcomes) == ["refused"] * 5 + ["won"]
     assert not lock_path(out).exists()
+
+
+def test_a_file_system_without_locks_is_a_clear_error(
+    receipts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(ConfigError, match=r"cannot lock .*No locks available.*local folder"):
+        build_report([receipts], tmp_path / "r.json", FakeTarget(folder_answers()))
+    assert not (tmp_path / "r.json").exists()
