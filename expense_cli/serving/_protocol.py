@@ -178,12 +178,13 @@ class ExpenseHTTPProtocol(H11Protocol):
     def send_400_response(self, msg: str) -> None:
         error = self.conn.last_error if isinstance(self.conn, _Connection) else None
         detail = str(error) if error is not None else msg
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.disconnected = True  # the app's receive() sees a disconnect
-            self.cycle.message_event.set()
-        if self.cycle is not None and self.cycle.response_started:
-            self.transport.close()  # a response is under way: nothing sensible to add
-            return
+        cycle = self.cycle  # the current request's, or the last finished one's (keep-alive)
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True  # the app's receive() sees a disconnect
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()  # a response is under way: nothing sensible to add
+                return
         message = f"malformed HTTP request: {detail}"[:_MESSAGE_CHARS]
         self._reply_and_close(BadRequest(message))
 

@@ -399,3 +399,22 @@ def test_after_an_early_413_a_dripping_body_is_cut_off(protocol_url: str) -> Non
                 break
         else:
             pytest.fail("a refused client kept its connection by dripping its body")
+
+
+AFTER_A_GOOD_ONE = MALFORMED[:3] + MALFORMED[-2:]
+
+
+@pytest.mark.parametrize(("name", "raw"), AFTER_A_GOOD_ONE, ids=[n for n, _ in AFTER_A_GOOD_ONE])
+def test_a_malformed_request_after_a_good_one_gets_the_json_error_too(
+    protocol_url: str, name: str, raw: bytes
+) -> None:
+    """On a kept-alive connection the previous, finished response must not silence the 400."""
+    with open_socket(protocol_url) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\n")
+        first = read_reply(sock)
+        assert first is not None and first.status == 200
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(raw)
+        reply = read_reply(sock)
+        assert reply is not None, f"{name}: closed without an answer"
+        assert reply.status == 400 and reply.json()["error"]["code"] == "bad_request"
