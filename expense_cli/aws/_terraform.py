@@ -36,7 +36,7 @@ __all__ = [
 
 TERRAFORM_DIR_ENV = "EXPENSE_TERRAFORM_DIR"
 _INSTALL = (
-    "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install) "
+    "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install) "
     "and put it on PATH"
 )
 _IGNORE = (
@@ -50,6 +50,7 @@ _IGNORE = (
     "*.auto.tfvars.json",
     "examples",
     "tests",
+    "cli",
     "__pycache__",
     ".gitignore",
 )
@@ -193,6 +194,10 @@ class Terraform:
         if self.module.exists():
             shutil.rmtree(self.module)
         shutil.copytree(self.source, self.module, ignore=shutil.ignore_patterns(*_IGNORE))
+        # The stack has no provider block (terraform-aws-modules style): add the root's own.
+        providers = self.source / "cli" / "providers.tf"
+        if providers.is_file():
+            shutil.copy2(providers, self.module / "providers.tf")
         source_lock = self.source / ".terraform.lock.hcl"
         if source_lock.is_file():
             shutil.copy2(source_lock, lock)
