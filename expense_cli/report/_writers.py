@@ -391,9 +391,19 @@ def _xlsx_value(column: str, value: Any) -> Any:
     return value
 
 
+_XLSX_MAX_CHARS = 32_767  # Excel's limit per cell: a longer string makes it "repair" the file
+_TRUNCATED = " …(truncated; the CSV and JSON reports keep it whole)"
+
+
+def _xlsx_text(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _XLSX_MAX_CHARS:
+        return value[: _XLSX_MAX_CHARS - len(_TRUNCATED)] + _TRUNCATED
+    return value
+
+
 def _append(sheet: Any, values: Iterable[Any]) -> None:
-    """Append a row; strings always stay strings (never formulas)."""
-    sheet.append(list(values))
+    """Append a row; strings always stay strings (never formulas) and fit a cell."""
+    sheet.append([_xlsx_text(value) for value in values])
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"

@@ -221,3 +221,18 @@ def test_every_summary_csv_text_cell_is_formula_escaped(tmp_path: Path, start: s
         "'" + f"{start}1+2345",
     }
     assert read_report(out) == rows  # the rows file round-trips (escapes removed on read)
+
+
+def test_xlsx_cells_never_exceed_excels_limit(tmp_path: Path) -> None:
+    long = "€" * 40_000 + "\x01"
+    rows = [Row(file="a.png", sha256="a" * 64, merchant=long, error=None)]
+    out = tmp_path / "r.xlsx"
+    write_report(out, rows)
+    merchant = read_report(out)[0].merchant
+    assert merchant is not None and len(merchant) == 32_767
+    assert merchant.startswith("€" * 1000) and merchant.endswith(
+        "(truncated; the CSV and JSON reports keep it whole)"
+    )
+    json_out = tmp_path / "r.json"
+    write_report(json_out, rows)
+    assert read_report(json_out)[0].merchant == "€" * 40_000 + "\\x01"
