@@ -295,3 +295,16 @@ def test_progress_counts_every_document_once(receipts: Path, tmp_path: Path) -> 
     assert sorted(Path(r.file).name for r in progress.rows) == sorted(
         [Path(name).name for name in ORDER] + ["copy.png", "x.pdf"]
     )
+
+
+def test_targets_declare_their_input_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from expense_cli.aws._target import MAX_UPLOAD_BYTES, FunctionUrlTarget
+    from expense_cli.targets import HttpTarget, LocalTarget, ServerTarget
+
+    monkeypatch.setenv("EXPENSE_MAX_BYTES", "1234")
+    assert LocalTarget().max_bytes == 1234  # the engine's limit, without loading a model
+    with ServerTarget("http://127.0.0.1:9") as server, HttpTarget("http://x", max_bytes=5) as http:
+        assert (server.max_bytes, http.max_bytes) == (20_000_000, 5)
+    # images are shrunk to the upload limit: the function URL takes larger files than it uploads
+    with FunctionUrlTarget("https://u.lambda-url.eu-west-1.on.aws/", auth="token", token="t") as f:
+        assert f.max_bytes == 20_000_000 > f.upload_bytes == MAX_UPLOAD_BYTES
