@@ -5,6 +5,8 @@ import unicodedata
 import zlib
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from expense_cli.engine import Limits, load_document, sniff_type
@@ -186,3 +188,30 @@ def test_astral_characters_keep_their_word_box() -> None:
     assert emoji.boxes[0] == plain.boxes[0]  # the pair's two text indices are one character
     x0, y0, x1, y1 = emoji.boxes[1]
     assert emoji.boxes[0][2] < x0 < x1 < emoji.boxes[2][0] and y0 < y1
+
+
+_UNIT = st.one_of(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+    st.characters(min_codepoint=1, max_codepoint=0x10FFFF, exclude_categories=()),  # + surrogates
+    st.sampled_from([" ", "\x01", "\x7f", "\x85", "\u200b", "\u200d", "\ufeff", "\u202e"]),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.lists(_UNIT, min_size=1, max_size=40).map("".join), min_size=1, max_size=4))
+def test_any_text_layer_yields_encodable_words(lines: list[str]) -> None:
+    (page,) = load_document(unicode_pdf([lines], units=LONE))
+    assert len(page.words) == len(page.boxes)
+    for word in page.words:
+        assert word and word.encode("utf-8").decode("utf-8") == word
+        assert not any(unicodedata.category(c) in ("Cc", "Cs", "Zs") for c in word)
+    for x0, y0, x1, y1 in page.boxes:
+        assert 0 <= x0 <= x1 <= 1000 and 0 <= y0 <= y1 <= 1000
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(st.text(st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF), min_size=1))
+def test_astral_text_comes_back_unchanged(text: str) -> None:
+    assume(all(unicodedata.category(c) not in ("Cf", "Cn", "Co") for c in text))
+    (page,) = load_document(unicode_pdf([[text[:150]]]))
+    assert page.words == [text[:150]]
