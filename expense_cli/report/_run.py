@@ -253,7 +253,7 @@ def _build_locked(
             run.rows[index] = done[sha].copy(file=name, duplicate_of=None)
             result.reused += 1
         elif content_type is None:
-            run.rows[index] = Row(file=name, error=_error_text(not_a_document(path)))
+            run.rows[index] = Row(file=name, sha256=sha, error=_error_text(not_a_document(path)))
         else:
             return _Todo(index, name, data, sha, content_type)
         note(run.rows[index])
