@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from expense_cli.engine import Amount, normalize_amount, normalize_date
 
@@ -265,3 +269,45 @@ def test_more_dates(text: str, day_first: bool | None, iso: str | None) -> None:
 def test_hostile_text_never_raises(text: str) -> None:
     normalize_amount(text)
     normalize_date(text)
+
+
+_GROUPING = [(",", "."), (".", ","), (" ", ","), ("'", "."), ("\u202f", ","), ("", "."), ("", ",")]
+_SIGNED = ["-{}", "−{}", "({})", "{}-", "{} CR", "- {}"]
+_CURRENCY = [("{}", None), ("$ {}", "USD"), ("{} EUR", "EUR"), ("£{}", "GBP"), ("Rs. {}", "INR")]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    cents=st.integers(min_value=0, max_value=10**11),
+    grouping=st.sampled_from(_GROUPING),
+    signed=st.sampled_from([None, *_SIGNED]),
+    currency=st.sampled_from(_CURRENCY),
+    ocr=st.booleans(),
+)
+def test_formatted_amounts_read_back_exactly(
+    cents: int,
+    grouping: tuple[str, str],
+    signed: str | None,
+    currency: tuple[str, str | None],
+    ocr: bool,
+) -> None:
+    group, point = grouping
+    whole = f"{cents // 100:,}".replace(",", group)
+    number = f"{whole}{point}{cents % 100:02d}"
+    if ocr:  # an OCR'd zero inside the number: "1O5.00"
+        number = number[0] + number[1:-1].replace("0", "O", 1) + number[-1]
+    text = signed.format(number) if signed else number
+    text = currency[0].format(text)
+    value = Decimal(cents).scaleb(-2) * (-1 if signed and cents else 1)
+    assert normalize_amount(text) == Amount(str(value), currency[1]), text
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.text(st.characters(exclude_categories=()), max_size=60))
+def test_any_text_is_read_or_refused_without_raising(text: str) -> None:
+    amount = normalize_amount(text)
+    if amount is not None:
+        Decimal(amount.value)
+    date = normalize_date(text)
+    if date is not None:
+        assert len(date) == 10
