@@ -1,19 +1,9 @@
-# Plan-only: no AWS account, no credentials. Computed attributes get mock values during plan
-# (override_during), with fixed ARNs/URLs where the configuration validates or asserts on them.
+# Plan-only: no AWS account, no credentials. The mocked provider's values (data sources, fixed
+# ARNs/URLs) are shared by the root tests: tests/mocks/aws.tfmock.hcl.
 mock_provider "aws" {
   override_during = plan
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
+  source          = "./tests/mocks"
 }
-
 
 # Every run here must be rejected by the named variable's validation before anything is planned.
 variables {
