@@ -217,11 +217,11 @@ class ExpenseHTTPProtocol(H11Protocol):
 
     # -- the connection cap -----------------------------------------------------------------------
     def _stage(self) -> int | None:
-        """0: idle or sending headers, 1: sending a body the app has not admitted yet;
-        None: being served (never dropped)."""
+        """0: idle, sending headers or answered with an error; 1: sending a body the app has not
+        admitted yet; None: being served (never dropped)."""
         if self.transport is None or self.transport.is_closing():
             return None
-        if self.conn.their_state is h11.IDLE:
+        if self._lingering or self.conn.their_state is h11.IDLE:
             return 0
         if self.conn.their_state is h11.SEND_BODY and self.conn.our_state is h11.SEND_RESPONSE:
             return 1

@@ -418,3 +418,20 @@ def test_a_malformed_request_after_a_good_one_gets_the_json_error_too(
         reply = read_reply(sock)
         assert reply is not None, f"{name}: closed without an answer"
         assert reply.status == 400 and reply.json()["error"]["code"] == "bad_request"
+
+
+def test_connections_answered_with_an_error_do_not_fill_the_cap() -> None:
+    """Malformed requests from clients that never close: their lingering connections are the
+    first to go at the cap, so /ping still gets in."""
+    with serve(NoEngine(), header_timeout_s=60.0, max_connections=4) as url:
+        socks: list[socket.socket] = []
+        try:
+            for _ in range(10):
+                socks.append(open_socket(url))
+                socks[-1].sendall(b"HELLO THERE\r\n\r\n")  # answered 400; the client stays
+                reply = read_reply(socks[-1])
+                assert reply is not None and reply.status == 400
+            assert httpx.get(f"{url}/ping", timeout=10).status_code == 200
+        finally:
+            for sock in socks:
+                sock.close()
