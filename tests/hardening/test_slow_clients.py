@@ -14,7 +14,7 @@ import pytest
 from tests._servers import server_process
 from tests.serving._raw_http import is_closed, slowloris, stalled_body
 
-pytestmark = [pytest.mark.server, pytest.mark.model]
+pytestmark = [pytest.mark.server, pytest.mark.model, pytest.mark.slow]
 
 OPEN_FILES = 160
 
