@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ._options import LocalOpt, ModelOpt, RevisionOpt, ServerOpt, resolve_target
+from ._options import LangOpt, LocalOpt, ModelOpt, RevisionOpt, ServerOpt, resolve_target
 
 if TYPE_CHECKING:
     from ..report import ReportResult, Row
@@ -171,6 +171,7 @@ def report(
     server: ServerOpt = None,
     model: ModelOpt = None,
     revision: RevisionOpt = None,
+    lang: LangOpt = None,
     min_score: MinScoreOpt = 0.5,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = None,
@@ -186,7 +187,10 @@ def report(
     )
 
     check_writable(out)  # before anything slow: a bad --out is a one-line error
-    target = resolve_target(local, server, model, revision)
+    if lang:
+        target = resolve_target(local, server, model, revision, lang)
+    else:  # the 4-argument call, as before --lang
+        target = resolve_target(local, server, model, revision)
     stdout = Console(highlight=False, soft_wrap=True)
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

@@ -24,6 +24,14 @@ def serve(
     revision: Annotated[
         str | None, typer.Option("--revision", metavar="REV", help="Hub revision of --model.")
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="LANGS",
+            help="Tesseract language(s), e.g. deu or deu+eng (default: EXPENSE_OCR_LANG or eng).",
+        ),
+    ] = None,
     host: Annotated[
         str | None,
         typer.Option("--host", help="Interface to bind (default 127.0.0.1: this machine only)."),
@@ -56,10 +64,17 @@ def serve(
 
     settings = Settings.from_env()
     changes: dict[str, object] = {}
+    engine = settings.engine
     if model:
-        changes["engine"] = settings.engine.replace(model=model, revision=revision)
+        engine = engine.replace(model=model, revision=revision)
     elif revision:
-        changes["engine"] = settings.engine.replace(revision=revision)
+        engine = engine.replace(revision=revision)
+    if lang:
+        from ..engine._ocr import check_languages
+
+        engine = engine.replace(ocr_lang=check_languages(lang))  # before the model loads
+    if engine != settings.engine:
+        changes["engine"] = engine
     for name, value in (("host", host), ("port", port), ("threads", threads)):
         if value is not None:
             changes[name] = value

@@ -358,3 +358,41 @@ def test_lang_reaches_the_engine(
     result = _ask(runner, tiny_model_dir, str(receipt_file), "--lang", "eng", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["fields"]["merchant"]["answer"] == "ACME COFFEE ROASTERS"
+
+
+def test_report_lang_names_the_missing_pack(runner: CliRunner, odd_folder: Path) -> None:
+    out = odd_folder.parent / "r.csv"
+    result = runner.invoke(
+        app, ["report", str(odd_folder), "-o", str(out), "--local", "--lang", "deu+xyz_abc"]
+    )
+    assert result.exit_code == 1
+    assert "tesseract-ocr-xyz-abc" in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [(None, "eng"), ("eng", "eng"), ("osd+eng", "osd+eng")]
+)
+def test_serve_lang_reaches_the_engine_settings(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, lang: str | None, expected: str
+) -> None:
+    import expense_cli.serving as serving
+
+    started: list[object] = []
+    monkeypatch.setattr(serving, "run", started.append)
+    monkeypatch.delenv("EXPENSE_OCR_LANG", raising=False)
+    result = runner.invoke(app, ["serve", *(["--lang", lang] if lang else [])])
+    assert result.exit_code == 0, result.output
+    assert [s.engine.ocr_lang for s in started] == [expected]  # type: ignore[attr-defined]
+
+
+def test_serve_refuses_a_missing_pack_before_starting(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import expense_cli.serving as serving
+
+    started: list[object] = []
+    monkeypatch.setattr(serving, "run", started.append)
+    result = runner.invoke(app, ["serve", "--lang", "klingon"])
+    assert result.exit_code == 1 and "install tesseract-ocr-klingon" in result.stderr
+    assert started == []

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from expense_cli.engine import create_ocr
 from expense_cli.engine._ocr import OcrEngine
@@ -77,3 +80,80 @@ def test_pages_ocr_in_parallel_give_the_same_words(receipt_image: Image.Image) -
     ocr_pages(ocr, parallel, workers=3)
     assert [p.words for p in serial] == [p.words for p in parallel]
     assert serial[0].words == serial[2].words and serial[0].words != serial[1].words
+
+
+# --- languages (issue 18): several at once, a missing pack named before any OCR ---------------
+
+GERMAN = ("Bäckerei Müller GmbH", "Große Straße 5, 80331 München", "Brötchen 6 Stück      2,40",
+          "Käsekuchen            3,90", "Vielen Dank für Ihren Einkauf")  # fmt: skip
+UMLAUT_WORDS = {"Bäckerei", "Müller", "Große", "Straße", "München", "Brötchen", "Käsekuchen"}
+
+
+def _has_language(code: str) -> bool:
+    from expense_cli.engine._ocr import tessdata_dir
+
+    directory = tessdata_dir()
+    return directory is not None and os.path.exists(os.path.join(directory, f"{code}.traineddata"))
+
+
+@pytest.fixture(scope="module")
+def german_receipt() -> Image.Image:
+    font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # has the umlauts and ß
+    if not os.path.exists(font_path):
+        pytest.skip("DejaVu Sans not installed (fonts-dejavu-core)")
+    font = ImageFont.truetype(font_path, 30)
+    image = Image.new("L", (1000, 500), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(GERMAN):
+        draw.text((60, 60 + 51 * i), line, fill=0, font=font)
+    return image
+
+
+@pytest.mark.parametrize("backend", ["tesserocr", "cli"])
+@pytest.mark.parametrize("lang", ["deu+eng", "deu"])  # the main language first
+def test_german_language_data_reads_umlauts(
+    german_receipt: Image.Image, backend: str, lang: str
+) -> None:
+    if not _has_language("deu"):
+        pytest.skip("tesseract-ocr-deu not installed (scripts/system-deps.sh installs it)")
+    words, _ = create_ocr(backend, lang).read(german_receipt)
+    assert set(words) >= UMLAUT_WORDS, words
+    english, _ = create_ocr(backend, "eng").read(german_receipt)
+    assert not set(english) >= UMLAUT_WORDS  # the control: English data misreads them
+
+
+@pytest.mark.parametrize("backend", ["auto", "tesserocr", "cli"])
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("xyz", "tesseract has no xyz language data in "),
+        ("eng+chi_sim+xyz", "install tesseract-ocr-chi-sim tesseract-ocr-xyz (apt-get)"),
+        ("", "is not a tesseract language list"),
+        ("eng deu", "is not a tesseract language list"),
+        ("../../etc/passwd", "is not a tesseract language list"),
+        ("eng+", "is not a tesseract language list"),
+    ],
+)
+def test_a_missing_language_is_a_config_error_naming_the_package(
+    backend: str, lang: str, message: str
+) -> None:
+    from expense_cli.errors import ConfigError
+
+    if lang == "eng+chi_sim+xyz" and _has_language("chi_sim"):
+        message = "install tesseract-ocr-xyz (apt-get)"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        create_ocr(backend, lang)
+
+
+def test_the_config_reads_languages_from_the_environment() -> None:
+    from expense_cli.engine import EngineConfig
+
+    assert EngineConfig.from_env({"EXPENSE_OCR_LANG": "deu+eng"}).ocr_lang == "deu+eng"
+    assert EngineConfig.from_env({}).ocr_lang == "eng"
+
+
+def test_apt_package_names() -> None:
+    from expense_cli.engine._ocr import apt_package
+
+    assert [apt_package(c) for c in ("deu", "chi_sim", "Fra")] == [
+        "tesseract-ocr-deu", "tesseract-ocr-chi-sim", "tesseract-ocr-fra"]  # fmt: skip
