@@ -285,10 +285,13 @@ def _pdf_words(
                 continue
             if kind == _INVISIBLE:
                 continue
-            for i in range(first, last + 1):
-                left, bottom, right, top = textpage.get_charbox(i)
-                x0, x1 = min(x0, left), max(x1, right)
-                y0, y1 = min(y0, height - top), max(y1, height - bottom)
+            left, bottom, right, top = textpage.get_charbox(first)
+            if last != first:  # a surrogate pair: both halves' boxes
+                left2, bottom2, right2, top2 = textpage.get_charbox(last)
+                left, bottom = min(left, left2), min(bottom, bottom2)
+                right, top = max(right, right2), max(top, top2)
+            x0, x1 = min(x0, left), max(x1, right)
+            y0, y1 = min(y0, height - top), max(y1, height - bottom)
             chars.append(char)
         flush()
         return words, boxes
@@ -314,6 +317,10 @@ def _characters(units: Sequence[int]) -> Iterator[tuple[int, int, str]]:
     i = 0
     while i < len(units):
         unit = units[i]
+        if unit < 0xD800:  # the usual case
+            yield i, i, chr(unit)
+            i += 1
+            continue
         if unit in _HIGH and i + 1 < len(units) and units[i + 1] in _LOW:
             yield i, i + 1, chr(0x10000 + ((unit - 0xD800) << 10) + (units[i + 1] - 0xDC00))
             i += 2
@@ -333,6 +340,8 @@ def _kind(char: str) -> str:
     joiners and tags that emoji sequences are built from.
     """
     code = ord(char)
+    if 0x20 < code < 0x7F:  # the usual case
+        return _TEXT
     if char.isspace() or code == 0x200B or code & 0xFFFE == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:
         return _SEPARATOR
     category = unicodedata.category(char)
