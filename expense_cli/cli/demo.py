@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ._options import JsonOpt
+from ._options import JsonOpt, check_model
 from ._output import print_json, print_result
 
 app = typer.Typer()
@@ -51,6 +51,7 @@ def demo(
     json_output: JsonOpt = False,
 ) -> None:
     """Render a sample receipt, OCR it with tesseract and ask it the expense questions."""
+    check_model(model)  # a mistyped --model path: one line, before the slow imports
     # Heavy (PIL, torch, transformers): imported here so that other commands start fast.
     from ..engine import DEFAULT_MODEL, DEFAULT_REVISION
     from ..synthetic import RECEIPT_ANSWERS, RECEIPT_LINES, build_model, render_receipt

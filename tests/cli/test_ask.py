@@ -168,6 +168,12 @@ def test_demo_offline_uses_a_labelled_synthetic_model(
     assert result.stdout.count("ACME COFFEE ROASTERS") == 1
 
 
+def test_demo_model_path_that_does_not_exist_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--model", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: --model {tmp_path / 'nope'}: no such folder")
+
+
 def test_demo_help_describes_only_demo_options(runner: CliRunner) -> None:
     result = runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
