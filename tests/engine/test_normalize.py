@@ -205,6 +205,8 @@ MORE_AMOUNTS = [
     ("₨ 450", "450.00", "INR"),
     ("450 Rs", "450.00", "INR"),
     ("Hrs 12", "12.00", None),  # not rupees
+    ("Mrs. Smith 12.00", "12.00", None),
+    ("Rsvp 12.00", "12.00", None),
     ("Cappuccino 2 x 3.80 7.60", "7.60", None),
     ("3.80 7.60", "7.60", None),
     ("Total 17.37 (incl. 19% VAT)", "17.37", None),
