@@ -5,12 +5,14 @@
   :func:`ecr_login` — the model image (build context, docker build, ECR login, push).
 * :func:`wait_in_service`, :func:`endpoint_status` — the SageMaker endpoint.
 * :class:`FunctionUrlTarget`, :func:`remote_target` — the deployed URL as an ``ask`` target.
+* :class:`AsyncEndpointTarget`, :func:`async_target` — an asynchronous endpoint (S3 in and out).
 * :func:`load_config`, :func:`save_config` — ``.expense/config.json`` of a project directory.
 * :func:`build_handler_zip` — the Lambda handler zip.
 """
 
 from __future__ import annotations
 
+from ._async import AsyncEndpointTarget, AsyncQueue, async_target
 from ._config import DeploySettings, ProjectConfig, load_config, save_config, state_dir
 from ._endpoint import EndpointStatus, endpoint_status, wait_in_service
 from ._image import (
@@ -40,6 +42,8 @@ from ._terraform import ApplyProgress, Terraform, TerraformError, find_terraform
 __all__ = [
     "MAX_UPLOAD_BYTES",
     "ApplyProgress",
+    "AsyncEndpointTarget",
+    "AsyncQueue",
     "BuiltImage",
     "Completed",
     "DeploySettings",
@@ -53,6 +57,7 @@ __all__ = [
     "Terraform",
     "TerraformError",
     "assemble_context",
+    "async_target",
     "base_image_uri",
     "build_handler_zip",
     "ecr_login",

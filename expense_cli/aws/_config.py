@@ -56,6 +56,14 @@ class DeploySettings:
     serverless: bool = False
     serverless_memory_mb: int = 4096
     serverless_max_concurrency: int = 5
+    # Asynchronous inference (``deploy --async``; README "Real-time, serverless or asynchronous"):
+    # requests queue in S3, the endpoint scales between 0 and max_instances.
+    async_inference: bool = False
+    async_max_mb: int = 200  # per document: the container's EXPENSE_MAX_BYTES (AWS: 1 GB)
+    async_max_pages: int = 500  # per document: EXPENSE_MAX_PAGES
+    async_timeout_s: int = 3600  # processing one document: EXPENSE_REQUEST_TIMEOUT (AWS: 3600)
+    async_queue_hours: int = 6  # a request may wait this long in the queue (AWS: 6)
+    async_concurrent_per_instance: int = 4  # invocations one instance works on at once
     auth: str = "iam"
     image_uri: str | None = None
     model: str | None = None
@@ -78,7 +86,7 @@ class ProjectConfig:
 
     @property
     def deployed(self) -> bool:
-        return bool(self.outputs.get("function_url"))
+        return bool(self.outputs.get("function_url") or self.outputs.get("async_input_path"))
 
     def to_dict(self) -> dict[str, Any]:
         return {

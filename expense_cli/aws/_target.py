@@ -226,9 +226,14 @@ class FunctionUrlTarget(HttpTarget):
 
 
 def remote_target(project_dir: Path | None = None) -> Target:
-    """The deployed function URL of the project in ``project_dir`` (default: current directory)."""
+    """The deployed function URL of the project in ``project_dir`` (default: current directory),
+    or its asynchronous endpoint for a deployment made with ``--async`` (``_async.py``)."""
     where = project_dir or Path.cwd()
     config = load_config(where)
+    if config.settings.async_inference and config.outputs.get("async_input_path"):
+        from ._async import async_target
+
+        return async_target(config)
     url = config.outputs.get("function_url")
     if not url:
         raise ConfigError(

@@ -13,6 +13,10 @@ import typer
 from ...aws._config import DeploySettings
 
 __all__ = [
+    "AsyncMaxMbOpt",
+    "AsyncMaxPagesOpt",
+    "AsyncOpt",
+    "AsyncTimeoutOpt",
     "AuthOpt",
     "BaseImageOpt",
     "ConcurrencyOpt",
@@ -71,6 +75,42 @@ ServerlessOpt = Annotated[
         "--serverless/--realtime",
         help="Serverless endpoint (pay per request, cold starts, 4 MB payloads) or real-time "
         "instances with autoscaling (default: real-time).",
+    ),
+]
+AsyncOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--async/--no-async",
+        help="Asynchronous endpoint: documents queue in S3 and results land in S3, up to "
+        "--async-max-mb and --async-timeout each, instances scale from 0 to --max-instances "
+        "(no function URL; `expense-cli report` uses it). Default: off.",
+    ),
+]
+AsyncMaxMbOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--async-max-mb",
+        min=1,
+        max=1000,
+        help=f"Async mode: largest document in MB (default: {_D.async_max_mb}).",
+    ),
+]
+AsyncMaxPagesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--async-max-pages",
+        min=1,
+        max=10000,
+        help=f"Async mode: most pages per document (default: {_D.async_max_pages}).",
+    ),
+]
+AsyncTimeoutOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--async-timeout",
+        min=60,
+        max=3600,
+        help=f"Async mode: seconds one document may take (default: {_D.async_timeout_s}).",
     ),
 ]
 MemoryOpt = Annotated[

@@ -22,6 +22,11 @@ _MEMORY_SIZES = range(1024, 6145, 1024)
 
 def merged_settings(config: ProjectConfig, **given: Any) -> DeploySettings:
     """The remembered settings with the options given now (``None``: keep), validated."""
+    # --serverless and --async replace each other unless both are given (then: an error below)
+    if given.get("serverless") and given.get("async_inference") is None:
+        given["async_inference"] = False
+    if given.get("async_inference") and given.get("serverless") is None:
+        given["serverless"] = False
     settings = config.settings.replace(**given)
     if settings.image_uri == "":
         settings.image_uri = None  # --image-uri "" goes back to building the image
@@ -29,6 +34,8 @@ def merged_settings(config: ProjectConfig, **given: Any) -> DeploySettings:
         raise ConfigError(f"--auth must be iam or token, not {settings.auth!r}")
     if settings.serverless_memory_mb not in _MEMORY_SIZES:
         raise ConfigError("--serverless-memory must be 1024, 2048, 3072, 4096, 5120 or 6144")
+    if settings.serverless and settings.async_inference:
+        raise ConfigError("choose one of --serverless and --async")
     if settings.max_instances < settings.min_instances:
         raise ConfigError("--max-instances must be at least --min-instances")
     return settings
@@ -57,6 +64,11 @@ def terraform_variables(
         "serverless": settings.serverless,
         "serverless_memory_mb": settings.serverless_memory_mb,
         "serverless_max_concurrency": settings.serverless_max_concurrency,
+        "async_inference": settings.async_inference,
+        "async_max_document_mb": settings.async_max_mb,
+        "async_max_pages": settings.async_max_pages,
+        "async_invocation_timeout_s": settings.async_timeout_s,
+        "async_max_concurrent_invocations": settings.async_concurrent_per_instance,
         "auth": settings.auth,
         "lambda_zip": str(zip_path),
         # The repository only holds images this tool pushed: destroy removes them with it.
@@ -72,6 +84,12 @@ def terraform_variables(
 
 def cost_note(settings: DeploySettings) -> str:
     """What the deployment will bill, for the confirmation prompt."""
+    if settings.async_inference:
+        return (
+            f"an asynchronous SageMaker endpoint: 0 to {settings.max_instances} x "
+            f"{settings.instance_type}, billed per instance-hour while documents are queued "
+            "(it scales to zero instances when the queue is empty), plus S3 storage"
+        )
     if settings.serverless:
         return (
             f"a serverless SageMaker endpoint ({settings.serverless_memory_mb} MB, up to "
