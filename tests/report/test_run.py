@@ -283,7 +283,9 @@ def test_interrupt_with_concurrency_keeps_what_finished(receipts: Path, tmp_path
     with pytest.raises(KeyboardInterrupt):
         build_report([receipts], out, crashing)
     partial = read_report(out)
-    assert 1 <= len(partial) <= 2  # calls 1 and 2 ran together; the 3rd raised
+    # Calls 1 and 2 run together; the 3rd raises in its worker. Call 4 may start when call 2 ends
+    # and finish before the main thread picks up the 3rd's exception (it was flaky at <= 2).
+    assert 1 <= len(partial) <= 3
     assert all(row.done for row in partial)
     rest = FakeTarget(folder_answers(), concurrency=2)
     result = build_report([receipts], out, rest)
