@@ -8,6 +8,7 @@ lets tests check the plumbing (windows, pages, spans, the token head) end to end
 from __future__ import annotations
 
 import json
+import random
 import re
 import string
 from collections.abc import Sequence
@@ -18,11 +19,13 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
+    "INVOICE_VOCABULARY",
     "RECEIPT_ANSWERS",
     "RECEIPT_LINES",
     "FieldPlant",
     "Plant",
     "build_model",
+    "dense_invoice",
     "receipt_pdf",
     "render_receipt",
     "word_boxes",
@@ -139,6 +142,56 @@ def _text_pdf(pages: Sequence[Sequence[str]]) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+_NAMES = ("ACME", "Müller & Söhne GmbH", "Zoë's Café", "O'Brien-Smith Ltd.", "株式会社サンプル",
+          "𝔄𝔠𝔪𝔢 𝔚𝔥𝔬𝔩𝔢𝔰𝔞𝔩𝔢", "Łódź Trading", "ΑΒΓ Εμπορική", "Smith, Jones & Co")  # fmt: skip
+_ITEMS = ("Consulting hours", "Widget (blue)", "Shipping & handling", "Licence 12 months",
+          "Café crème", "Cable 3m USB-C", "Service fee", "Röstkaffee 1kg", "Discount -5%",
+          "Paper A4 500 sheets", "Item 🧾 misc", "Installation/setup")  # fmt: skip
+_LABELS = ("Invoice", "No.", "Date:", "Due", "Bill to:", "Ship to:", "VAT", "Subtotal",
+           "Total", "Amount due", "Qty", "Unit price", "IBAN", "Reference", "Page", "of", "EUR",
+           "USD")  # fmt: skip
+# the invoice words a real 30-50k token vocabulary holds whole (for build_model's vocab_words)
+INVOICE_VOCABULARY: tuple[str, ...] = tuple(" ".join(_LABELS + _ITEMS + _NAMES).split())
+
+
+def _invoice_word(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.3:
+        value = rng.randint(1, 999_999) / 100
+        return rng.choice([f"{value:,.2f}", f"€{value:.2f}", f"{value:.2f}", f"${value:,.2f}",
+                           f"{value:_.2f}".replace("_", ".").replace(".", ",", 1)])  # fmt: skip
+    if kind < 0.4:
+        return rng.choice(["03/01/2024", "2024-01-03", "1.3.24", "Jan", "3rd,", "14:22"])
+    if kind < 0.5:
+        return f"INV-{rng.randint(0, 99999):05d}"
+    if kind < 0.75:
+        return rng.choice(_LABELS)
+    return rng.choice(rng.choice(rng.choice([_ITEMS, _NAMES])).split())
+
+
+def dense_invoice(
+    seed: int, *, pages: tuple[int, int] = (2, 4), words: tuple[int, int] = (250, 650)
+) -> list[tuple[list[str], list[tuple[int, int, int, int]]]]:
+    """Random dense invoice pages (words + boxes in 0..1000, rows left to right): amounts, dates,
+    invoice numbers, labels and names in several scripts, some outside the BMP. Hundreds of words
+    a page, so a page needs several 512-token windows."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    out = []
+    for _ in range(rng.randint(*pages)):
+        page = [w for w in (_invoice_word(rng) for _ in range(rng.randint(*words))) if w.strip()]
+        boxes = []
+        x, y = 20, 20
+        for word in page:
+            width = min(200, 12 * len(word))
+            if x + width > 990:
+                x, y = 20, y + 12
+            top = min(y, 985)
+            boxes.append((x, top, x + width, top + 10))
+            x += width + 8
+        out.append((page, boxes))
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,18 @@ def _config_error(exc: Exception) -> Exception:
     return ConfigError(str(exc))
 
 
+DEVICES = ("auto", "cpu", "cuda")  # EXPENSE_DEVICE; resolved in _device.py
+
+
+def check_device(device: str) -> str:
+    """``device`` if it is one of :data:`DEVICES`, else a :class:`ConfigError`."""
+    if device not in DEVICES:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"EXPENSE_DEVICE must be one of {', '.join(DEVICES)}, got {device!r}")
+    return device
+
+
 @dataclass(frozen=True)
 class Limits:
     """What a single document may cost. Each breach is a clear 413 error, checked before work."""
@@ -54,6 +66,8 @@ class EngineConfig:
     ocr_workers: int = 1  # pages OCR'd in parallel
     ocr_max_side: int = 3500  # px; larger scans are downscaled before OCR (0: never)
     quantize: bool = False  # dynamic int8 quantisation of the Linear layers
+    device: str = "auto"  # auto | cpu | cuda (auto: the GPU when torch sees one; _device.py)
+    fp16: bool = False  # half-precision weights on the GPU
     threads: int | None = None  # torch intra-op threads (None: leave torch's default)
     max_answer_tokens: int = 15  # span length without the token-classifier head
     day_first: bool | None = None  # None: guess from the currency (USD → month first)
@@ -92,6 +106,7 @@ class EngineConfig:
             max_question_chars=num("EXPENSE_MAX_QUESTION_CHARS", limits.max_question_chars),
         )
         threads = num("EXPENSE_THREADS", 0) or None
+        device = check_device((env.get("EXPENSE_DEVICE") or base.device).strip().lower())
         return cls(
             model=env.get("EXPENSE_MODEL") or base.model,
             revision=env.get("EXPENSE_MODEL_REVISION") or base.revision,
@@ -102,6 +117,8 @@ class EngineConfig:
             ocr_workers=num("EXPENSE_OCR_WORKERS", base.ocr_workers),
             ocr_max_side=num("EXPENSE_OCR_MAX_SIDE", base.ocr_max_side),
             quantize=bool(flag("EXPENSE_QUANTIZE", base.quantize)),
+            device=device,
+            fp16=bool(flag("EXPENSE_FP16", base.fp16)),
             threads=threads,
             max_answer_tokens=num("EXPENSE_MAX_ANSWER_TOKENS", base.max_answer_tokens),
             day_first=flag("EXPENSE_DAY_FIRST", base.day_first),

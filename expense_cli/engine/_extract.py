@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import EngineConfig
+from ._device import describe
 from ._documents import Page, load_document
 from ._fields import Query, plan_queries
 from ._normalize import day_first_for, normalize_amount, normalize_date
@@ -91,6 +92,8 @@ class Engine:
             config.revision,
             quantize=config.quantize,
             max_answer_tokens=config.max_answer_tokens,
+            device=config.device,
+            fp16=config.fp16,
         )
         self.ocr = ocr or create_ocr(config.ocr_backend, config.ocr_lang, config.ocr_psm)
         self.load_ms = (time.perf_counter() - start) * 1000
@@ -102,9 +105,16 @@ class Engine:
                 "model": self.qa.source,
                 "token_head": self.qa.has_token_head,
                 "quantized": config.quantize,
+                "device": describe(self.qa.device),
+                "fp16": self.qa.fp16,
                 "ocr": self.ocr.name,
             },
         )
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: ``cpu`` or ``cuda:N`` (``/ping`` reports it)."""
+        return str(self.qa.device)
 
     # -- the three stages -------------------------------------------------------------------
     def prepare(self, data: bytes) -> Document:

@@ -5,6 +5,19 @@ checkpoint carries the invoices model's extra token-classifier head (config flag
 ``token_classification``), the head is loaded too and used the way it was trained: decode the best
 start/end span with no length cap, then keep only the tokens inside it that the head marks as part
 of the answer. Without the head: the usual span decoding with a short maximum answer length.
+
+Decoding is the reference's (impira's docquery on transformers' document-QA pipeline), so scores
+mean what they meant in training (issue 19; ``tests/engine/test_decode_oracle.py`` compares the
+two on random dense multi-page invoices):
+
+- windows of 512 tokens overlapping by ``min(512 // 2, 256)`` = 256 tokens;
+- the start/end softmax covers the page's tokens and the CLS token ("no answer in this window"),
+  whose probability is then set to 0: a window whose mass sits on CLS scores low;
+- with the head, a window whose best span has no head-marked token gives no answer (never the
+  raw span); the best score over all windows and pages wins, none → empty answer, score 0.
+
+The previous decoding (stride 128, CLS masked before the softmax, raw span fallback) survives
+only in ``bench/bench_engine.py``, which counts the answers the alignment changed.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from torch import nn
 from transformers import AutoTokenizer, LayoutLMForQuestionAnswering, PreTrainedTokenizerBase
 
 from ..errors import ConfigError
+from ._device import resolve_device
 from ._documents import Box
 
 __all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel"]
@@ -28,8 +42,9 @@ __all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel"]
 log = logging.getLogger("expense.engine")
 
 MAX_LENGTH = 512
-STRIDE = 128
+STRIDE = min(MAX_LENGTH // 2, 256)  # tokens shared by consecutive windows, as the reference
 TOKEN_BUDGET = 8192  # padded tokens per forward chunk: bounds activation memory
+NO_ANSWER: tuple[float, tuple[int, ...]] = (-1.0, ())
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,10 @@ class QAModel:
         *,
         quantize: bool = False,
         max_answer_tokens: int = 15,
+        device: str = "auto",
+        fp16: bool = False,
     ) -> None:
+        self.device = resolve_device(device, fp16=fp16, quantize=quantize)
         local = _is_local(source)
         if local:
             source = str(Path(source).expanduser())
@@ -120,27 +138,35 @@ class QAModel:
         model.eval()
         if quantize:
             model = _quantize(model)
+        if self.device.type != "cpu":
+            movable: Any = model  # transformers wraps .to() in a signature mypy misreads
+            model = movable.to(self.device)
+        if fp16:
+            model = model.half()  # the logits are decoded in fp32 (see forward)
         self.model: DocumentQAModel = model
         self.source = where
         self.quantized = quantize
+        self.fp16 = fp16
         self.max_answer_tokens = max_answer_tokens
         self._sep = self.tokenizer.sep_token_id
+        self._cls = self.tokenizer.cls_token_id
 
     @property
     def has_token_head(self) -> bool:
         return self.model.has_token_head
 
     def encode(
-        self, pairs: Sequence[tuple[str, PageWords]]
+        self, pairs: Sequence[tuple[str, PageWords]], *, stride: int = STRIDE
     ) -> tuple[dict[str, torch.Tensor], list[list[int | None]], list[int]]:
-        """Tokenize (question, page) pairs; long pages become several windows (stride 128)."""
+        """Tokenize (question, page) pairs; long pages become several windows sharing ``stride``
+        tokens (256, as the reference; ``bench/bench_engine.py`` passes the previous 128)."""
         encoding = self.tokenizer(
             [question.split() for question, _ in pairs],
             [list(page.words) for _, page in pairs],
             is_split_into_words=True,
             truncation="only_second",
             max_length=MAX_LENGTH,
-            stride=STRIDE,
+            stride=stride,
             return_overflowing_tokens=True,
             padding="longest",
             return_token_type_ids=True,
@@ -179,8 +205,10 @@ class QAModel:
             for first in range(0, n, per_chunk):
                 chunk = {k: v[first : first + per_chunk] for k, v in inputs.items()}
                 longest = int(chunk["attention_mask"].sum(dim=1).max())
-                chunk = {k: v[:, :longest] for k, v in chunk.items()}
+                chunk = {k: v[:, :longest].to(self.device) for k, v in chunk.items()}
                 start, end, tokens = self.model.logits(chunk)
+                start, end = start.float().cpu(), end.float().cpu()  # decoded in fp32 on the CPU
+                tokens = None if tokens is None else tokens.float().cpu()
                 pad = length - longest
                 outputs.append(
                     (
@@ -200,30 +228,43 @@ class QAModel:
         end: torch.Tensor,
         tokens: torch.Tensor | None,
         context: list[list[int | None]],
+        input_ids: torch.Tensor,
     ) -> list[tuple[float, tuple[int, ...]]]:
-        """Per feature: the best span's probability and its page word ids."""
+        """Per feature: the best span's probability and its page word ids, the reference's way.
+
+        The softmax runs over the context tokens AND the CLS token ("no answer here"), whose
+        probability (index 0) is then dropped: a window whose mass sits on CLS scores low. With the
+        token head, only the span's tokens the head marks are the answer; none → no answer.
+        A feature without an answer is ``(-1.0, ())``.
+        """
         n, length = start.shape
-        mask = torch.zeros((n, length), dtype=torch.bool)
+        context_mask = torch.zeros((n, length), dtype=torch.bool)
         for feature, words in enumerate(context):
-            mask[feature, : len(words)] = torch.tensor([w is not None for w in words])
-        p_start = torch.where(mask, start, -1e4).softmax(dim=-1)
-        p_end = torch.where(mask, end, -1e4).softmax(dim=-1)
+            context_mask[feature, : len(words)] = torch.tensor([w is not None for w in words])
+        kept = context_mask | (input_ids[:, :length] == self._cls)  # CLS stays in the softmax
+        p_start = torch.where(kept, start.float(), -1e4).softmax(dim=-1)
+        p_end = torch.where(kept, end.float(), -1e4).softmax(dim=-1)
+        p_start[:, 0] = 0.0  # ... and is then zeroed
+        p_end[:, 0] = 0.0
         max_len = length if tokens is not None else self.max_answer_tokens
         scores = p_start.unsqueeze(2) * p_end.unsqueeze(1)  # [n, i, j] = P(start=i) P(end=j)
         band = torch.ones((length, length), dtype=torch.bool).triu().tril(max_len - 1)
-        scores = torch.where(band & mask.unsqueeze(2) & mask.unsqueeze(1), scores, 0.0)
+        scores = torch.where(band, scores, 0.0)
         best = scores.flatten(1).argmax(dim=1)
         results: list[tuple[float, tuple[int, ...]]] = []
         for feature in range(n):
             i, j = divmod(int(best[feature]), length)
-            score = float(scores[feature, i, j])
             span: Sequence[int] = range(i, j + 1)
             if tokens is not None:
-                keep = [t for t in span if int(tokens[feature, t].argmax()) == 1]
-                span = keep or span  # the head rejected every token: keep the plain span
+                span = [t for t in span if int(tokens[feature, t].argmax()) == 1]
             words = context[feature]
-            ids = dict.fromkeys(w for t in span if (w := words[t]) is not None)
-            results.append((score, tuple(ids)))
+            ids = list(dict.fromkeys(words[t] for t in span))
+            if not ids or ids[0] is None or ids[-1] is None:
+                results.append(NO_ANSWER)
+            else:
+                results.append(
+                    (float(scores[feature, i, j]), tuple(w for w in ids if w is not None))
+                )
         return results
 
     def answer(self, pairs: Sequence[tuple[str, PageWords]]) -> list[tuple[float, tuple[int, ...]]]:
@@ -232,8 +273,8 @@ class QAModel:
             return []
         inputs, context, samples = self.encode(pairs)
         start, end, tokens = self.forward(inputs)
-        per_feature = self.decode(start, end, tokens, context)
-        best: list[tuple[float, tuple[int, ...]]] = [(-1.0, ())] * len(pairs)
+        per_feature = self.decode(start, end, tokens, context, inputs["input_ids"])
+        best = [NO_ANSWER] * len(pairs)
         for (score, ids), sample in zip(per_feature, samples, strict=True):
             if score > best[sample][0]:
                 best[sample] = (score, ids)

@@ -36,3 +36,23 @@ def test_environment_overrides() -> None:
 def test_bad_number_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="EXPENSE_MAX_PAGES must be an integer, got 'many'"):
         EngineConfig.from_env({"EXPENSE_MAX_PAGES": "many"})
+
+
+@pytest.mark.parametrize(
+    ("env", "device", "fp16"),
+    [
+        ({}, "auto", False),
+        ({"EXPENSE_DEVICE": "cuda", "EXPENSE_FP16": "1"}, "cuda", True),
+        ({"EXPENSE_DEVICE": " CPU ", "EXPENSE_FP16": "off"}, "cpu", False),
+        ({"EXPENSE_DEVICE": "", "EXPENSE_FP16": "yes"}, "auto", True),
+    ],
+)
+def test_device_and_fp16_from_the_environment(env: dict[str, str], device: str, fp16: bool) -> None:
+    config = EngineConfig.from_env(env)
+    assert (config.device, config.fp16) == (device, fp16)
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:1", "mps", "🖥️"])
+def test_unknown_device_is_a_config_error(device: str) -> None:
+    with pytest.raises(ConfigError, match="EXPENSE_DEVICE must be one of auto, cpu, cuda"):
+        EngineConfig.from_env({"EXPENSE_DEVICE": device})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -9,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from expense_cli.engine import DEFAULT_FIELDS, Engine, EngineConfig
-from expense_cli.engine._qa import PageWords, QAModel
+from expense_cli.engine._qa import NO_ANSWER, Answer, PageWords, QAModel
 from expense_cli.errors import BadRequest, ConfigError
-from expense_cli.synthetic import Plant, receipt_pdf, render_receipt
+from expense_cli.synthetic import Plant, dense_invoice, receipt_pdf, render_receipt
 from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.model
@@ -116,9 +118,71 @@ def test_token_head_keeps_only_marked_tokens(model_factory: Callable[..., Path])
     assert [page.words[i] for i in ids] == ["alpha", "beta", "gamma", "delta", "omega"]
 
 
+@pytest.mark.parametrize("tokenizer", ["wordpiece", "bpe"])
+def test_windows_overlap_by_256_tokens_like_the_reference(
+    tokenizer: str, model_factory: Callable[..., Path]
+) -> None:
+    """Issue 19, difference 1: consecutive windows of a long page share 256 tokens, not 128."""
+    qa = QAModel(str(model_factory(tokenizer=tokenizer, seed=3)))
+    ((words, boxes),) = dense_invoice(7, pages=(1, 1), words=(700, 700))
+    inputs, context, samples = qa.encode([("What is the total amount?", PageWords(words, boxes))])
+    # each window's context tokens, as (page word, token id): their position on the page
+    ids = inputs["input_ids"].tolist()
+    windows = [
+        [(w, ids[f][t]) for t, w in enumerate(words_of) if w is not None]
+        for f, words_of in enumerate(context)
+    ]
+    assert samples == [0] * len(windows)
+    assert len(windows) >= 3
+    for first, second in itertools.pairwise(windows):
+        assert first[-256:] == second[:256]
+    assert (windows[0][0][0], windows[-1][-1][0]) == (0, len(words) - 1)  # the whole page
+
+
+def test_no_answer_mass_on_cls_lowers_the_score(model_factory: Callable[..., Path]) -> None:
+    """Issue 19, difference 2: CLS ("no answer here") stays in the softmax and is then dropped."""
+    qa = QAModel(str(model_factory(plant=Plant("zebra", "zebra"))))
+    pages = [_page("a b zebra c d"), _page("a b c d e f")]
+    ((score, ids), _) = qa.answer([("Where?", page) for page in pages])
+    assert (ids, score) == ((2,), pytest.approx(1.0, abs=1e-3))
+    with torch.no_grad():  # CLS now looks like the answer to the start and end logits too
+        qa.model.layoutlm.embeddings.word_embeddings.weight[qa.tokenizer.cls_token_id, :2] = 4.0
+    ((score, ids), (elsewhere, _)) = qa.answer([("Where?", page) for page in pages])
+    assert ids == (2,)
+    assert 0.15 < score < 0.4  # ~half the start mass × ~half the end mass went to CLS
+    assert elsewhere < 1e-6  # the page without the answer no longer competes
+
+
+def test_window_whose_head_keeps_no_token_gives_no_answer(
+    model_factory: Callable[..., Path],
+) -> None:
+    """Issue 19, difference 3: the head rejects every token of the best span → no answer there
+    (never the raw span); a document where that happens on every page answers empty, score 0."""
+    model = model_factory(token_head=True, plant=Plant("alpha", "omega", keep=("gamma",)))
+    engine = Engine(EngineConfig(model=str(model)))
+    from expense_cli.engine._extract import Document, Page
+
+    def document(*texts: str) -> Document:
+        pages = [_page(text) for text in texts]
+        return Document(
+            [Page(n, 100, 100, words=list(p.words), boxes=list(p.boxes)) for n, p in
+             enumerate(pages, start=1)]
+        )  # fmt: skip
+
+    plain = "Invoice 2024-01-03 Total 12,30 € Zoë's Café 𝔄𝔠𝔪𝔢 🧾 thank you"
+    with_answer = f"{plain} alpha beta gamma delta omega"
+    both, neither = engine.answer(
+        [(document(plain, with_answer), ["Where?"]), (document(plain, plain), ["Where?"])]
+    )
+    (answer,) = both.answers
+    assert (answer.answer, answer.page) == ("alpha gamma omega", 2)
+    assert neither.answers[0] == Answer("Where?", "", 0.0, None)
+    assert engine.qa.answer([("Where?", _page(plain))]) == [NO_ANSWER]
+
+
 _HUB_SCRIPT = """
 import sys
-from expense_cli.engine._qa import PageWords, QAModel
+from expense_cli.engine._qa import NO_ANSWER, Answer, PageWords, QAModel
 from expense_cli.errors import ConfigError
 qa = QAModel("acme/layoutlm-receipts", sys.argv[1])
 ((_, ids),) = qa.answer([("q?", PageWords(["a", "zebra", "b"], [(0, 0, 9, 9)] * 3))])
