@@ -10,7 +10,7 @@ reported as such (500 / traceback with ``EXPENSE_DEBUG=1``).
 
 from __future__ import annotations
 
-from .contract import ContractError
+from .contract import ERRORS, ContractError
 
 __all__ = [
     "BadRequest",
@@ -30,6 +30,11 @@ class ExpenseError(ContractError):
     """Base class: a known failure with a one-line message for the user."""
 
     code = "internal_error"
+    status = ERRORS["internal_error"].status  # each class's default code's status, from the table
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = ERRORS[cls.code].status
 
     def __init__(
         self, message: str, *, code: str | None = None, retry_after: int | None = None
