@@ -9,6 +9,7 @@ Every ratio compares runs made in this process, with the same OCR settings on bo
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import statistics
@@ -26,6 +27,7 @@ from expense_cli.engine._qa import NO_ANSWER, PageWords, QAModel
 from expense_cli.synthetic import INVOICE_VOCABULARY, dense_invoice, render_receipt
 
 Best = tuple[float, tuple[int, ...]]
+Row = tuple[str, str]
 
 
 def previous_decoding(qa: QAModel, pairs: list[tuple[str, PageWords]]) -> list[Best]:
@@ -66,7 +68,7 @@ def _per_question(best: list[Best], n_pages: int) -> list[tuple[float, int, tupl
     return out
 
 
-def decoding_changes(documents: int) -> list[tuple[str, str]]:
+def decoding_changes(documents: int) -> list[Row]:
     """Answers (best over windows and pages) that changed versus :func:`previous_decoding`, on
     generated dense invoices with a base-size random model that has the invoices token head."""
     qa = QAModel(str(base_model(token_head=True, vocab_words=INVOICE_VOCABULARY)))
@@ -95,6 +97,35 @@ def decoding_changes(documents: int) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
+def gpu_figures(model_dir: Path, pairs: list[tuple[str, PageWords]], repeat: int) -> list[Row]:
+    """CPU vs CUDA fp32 vs CUDA fp16 for ``pairs`` (question × page) in one ``answer`` call."""
+    if not torch.cuda.is_available():
+        return [("CUDA", "no CUDA device on this machine: skipped")]
+    models = {name: QAModel(str(model_dir), device=device, fp16=fp16)
+              for name, device, fp16 in [("cpu fp32", "cpu", False), ("cuda fp32", "cuda", False),
+                                         ("cuda fp16", "cuda", True)]}  # fmt: skip
+
+    def run(qa: QAModel) -> list[Best]:
+        answers = qa.answer(pairs)
+        torch.cuda.synchronize()
+        return answers
+
+    times = {
+        name: measure(functools.partial(run, qa), repeat=repeat) for name, qa in models.items()
+    }
+    fp32, fp16 = run(models["cuda fp32"]), run(models["cuda fp16"])
+    same = sum(a[1] == b[1] for a, b in zip(fp32, fp16, strict=True))
+    return [
+        *(
+            (f"{name}, {len(pairs)} question x page pairs", f"{t:.3f} s")
+            for name, t in times.items()
+        ),
+        ("cpu / cuda fp32", f"{times['cpu fp32'] / times['cuda fp32']:.1f}x"),
+        ("cuda fp32 / fp16", f"{times['cuda fp32'] / times['cuda fp16']:.2f}x"),
+        ("fp16 same answer span as fp32", f"{same} of {len(pairs)}"),
+    ]
+
+
 def _report_decoding(invoices: int) -> None:
     title = "decoding aligned with the reference (issue 19) vs the previous decoding, invoices head"
     report(title, decoding_changes(invoices))
@@ -119,7 +150,7 @@ def main() -> None:
     png = buffer.getvalue()
     questions = [spec.question for spec in DEFAULT_FIELDS.values()]
     model_dir = base_model()
-    engine = Engine(EngineConfig(model=str(model_dir)))
+    engine = Engine(EngineConfig(model=str(model_dir), device="cpu"))  # CPU figures; GPU below
     words, boxes = engine.ocr.read(image)
     print(f"receipt: {image.width}x{image.height}, {len(words)} words; "
           f"{len(questions)} questions; torch threads {torch.get_num_threads()}; "
@@ -216,6 +247,8 @@ def main() -> None:
         ],
     )
 
+    report("GPU (EXPENSE_DEVICE=auto uses it when torch sees one)",
+           gpu_figures(model_dir, pairs, args.repeat))  # fmt: skip
     _report_decoding(args.invoices)
 
 
