@@ -29,6 +29,12 @@ from ._sources import expand_sources, read_source
 
 app = typer.Typer()
 
+# The errors that belong to one document (wire contract codes, expense_cli/contract.py); any
+# other error (no model, server unreachable, ...) would repeat for every document, so it stops.
+_DOCUMENT_ERRORS = frozenset(
+    ("bad_request", "document_too_large", "unsupported_media_type", "unreadable_document")
+)
+
 SourcesArg = Annotated[
     list[str],
     typer.Argument(
@@ -79,8 +85,8 @@ def ask(
                         data, content_type=sniff_type(data), questions=question or None
                     )
             except ContractError as exc:
-                if not several:
-                    raise
+                if not several or (exc.code not in _DOCUMENT_ERRORS and source not in exc.message):
+                    raise  # not this document's fault (no model, no server, ...): stop here
                 message = exc.message if source in exc.message else f"{source}: {exc.message}"
                 err.print(f"[red]error:[/red] {escape(message)}")
                 results.append({"file": source, "error": {"code": exc.code, "message": message}})

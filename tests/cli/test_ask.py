@@ -402,3 +402,18 @@ def test_serve_refuses_a_missing_pack_before_starting(
     result = runner.invoke(app, ["serve", "--lang", "klingon"])
     assert result.exit_code == 1 and "install tesseract-ocr-klingon" in result.stderr
     assert started == []
+
+
+@pytest.mark.parametrize("where", ["local", "server"])
+def test_an_error_that_is_not_the_documents_stops_the_run_once(
+    runner: CliRunner, odd_folder: Path, tmp_path: Path, where: str
+) -> None:
+    """No model, no server: one line, not one per document."""
+    target = (
+        ["--local", "--model", str(tmp_path)] if where == "local"
+        else ["--server", "http://127.0.0.1:9"]
+    )  # fmt: skip
+    result = runner.invoke(app, ["ask", *target, str(odd_folder / "*.png"), "--json"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert ("cannot load model" if where == "local" else "cannot reach") in result.stderr
