@@ -68,6 +68,7 @@ class AsyncWorker:
     _running: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pending: int = 0
+    _budget: int | None = None  # jobs left before hold(); None: no limit
 
     def __post_init__(self) -> None:
         self._running.set()
@@ -80,7 +81,12 @@ class AsyncWorker:
         self._running.clear()
 
     def release(self) -> None:
+        self._budget = None
         self._running.set()
+
+    def stop_after(self, jobs: int) -> None:
+        """Process ``jobs`` more requests, then hold."""
+        self._budget = jobs
 
     def wait_idle(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -122,6 +128,11 @@ class AsyncWorker:
                 job = self._jobs.get()
                 if job is None:
                     return
+                with self._lock:
+                    if self._budget is not None:
+                        if self._budget <= 0:
+                            self._running.clear()
+                        self._budget -= 1
                 self._running.wait()
                 try:
                     self._process(s3, http, job)

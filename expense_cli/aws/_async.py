@@ -57,6 +57,8 @@ __all__ = [
 ASYNC_MAX_DOCUMENT_BYTES = 1_000_000_000  # AWS: an asynchronous request's input object, at most
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _CAPACITY_POLL_S = 30.0
+POLL_S = 2.0  # first wait for a result; doubles up to MAX_POLL_S
+MAX_POLL_S = 30.0
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -191,7 +193,11 @@ class AsyncEndpointTarget:
             if service not in self._clients:
                 if self._session is None:
                     self._session = make_session()
-                self._clients[service] = self._session.client(service)
+                from botocore.config import Config
+
+                # one connection per document in flight (botocore keeps 10 by default)
+                config = Config(max_pool_connections=self.concurrency + 2)
+                self._clients[service] = self._session.client(service, config=config)
             return self._clients[service]
 
     def _region(self) -> str | None:
@@ -420,5 +426,7 @@ def async_target(
         # queued for at most the TTL, then processed for at most the timeout (+ a margin)
         timeout_s=ttl + settings.async_timeout_s + 300.0,
         stale_s=ttl + settings.async_timeout_s + 300.0,
+        poll_s=POLL_S,
+        max_poll_s=MAX_POLL_S,
         on_change=on_change,
     )

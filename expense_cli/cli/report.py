@@ -21,10 +21,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import BadRequest
 from ._options import LangOpt, LocalOpt, ModelOpt, RevisionOpt, ServerOpt, resolve_target
 
 if TYPE_CHECKING:
+    from ..aws import AsyncQueue
     from ..report import ReportResult, Row
+    from ..targets import Target
 
 __all__ = ["app"]
 
@@ -72,6 +75,15 @@ ConcurrencyOpt = Annotated[
         "(default: the target's own). --local runs one at a time.",
     ),
 ]
+AsyncOpt = Annotated[
+    bool,
+    typer.Option(
+        "--async",
+        help="Send the documents through the deployment's asynchronous endpoint (uploaded once "
+        "to S3, results collected as they land; large PDFs welcome). Chosen automatically for "
+        "a deployment made with `expense-cli deploy --async`.",
+    ),
+]
 
 
 class _Bar:
@@ -87,11 +99,13 @@ class _Bar:
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[queue]}", style="cyan"),
             TextColumn("{task.fields[last]}", style="dim"),
             console=console,
             transient=False,
         )
-        self._task = self._progress.add_task("receipts", total=None, last="", start=False)
+        self._task = self._progress.add_task("receipts", total=None, last="", queue="", start=False)
+        self._waking = False
 
     def __enter__(self) -> _Bar:
         return self  # drawn from start(): an early error (a locked --out) stays one line
@@ -108,6 +122,19 @@ class _Bar:
         self._progress.start()
         self._progress.update(self._task, total=total)
         self._progress.start_task(self._task)
+
+    def queue(self, queue: AsyncQueue) -> None:
+        """The asynchronous endpoint's queue (``expense_cli/aws/_async.py``), from any thread."""
+        waiting = queue.queued + queue.uploading
+        self._progress.update(self._task, queue=f"queue {waiting}" if waiting else "")
+        if queue.waking and not self._waking:
+            self._progress.console.print(
+                "[yellow]the endpoint has no instance running:[/yellow] it is starting one for "
+                "the queued documents (this takes a few minutes; they wait safely in S3)"
+            )
+        elif self._waking and queue.instances:
+            self._progress.console.print(f"the endpoint is up ({queue.instances} instances)")
+        self._waking = queue.waking if queue.instances is not None else self._waking
 
     def advance(self, row: Row) -> None:
         # row.file is already in the display form of report/_names.py (no control characters)
@@ -163,6 +190,13 @@ def _print_result(console: Console, result: ReportResult) -> None:
         )
 
 
+def _async_target() -> Target:
+    """The asynchronous endpoint of the deployment in this directory (``--async``)."""
+    from ..aws import async_target, load_config
+
+    return async_target(load_config(Path.cwd()))
+
+
 @app.command()
 def report(
     paths: PathsArg,
@@ -175,6 +209,7 @@ def report(
     min_score: MinScoreOpt = 0.5,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = None,
+    async_: AsyncOpt = False,
 ) -> None:
     """Turn a folder of receipts (images, PDFs) into an expense report with monthly totals.
 
@@ -187,7 +222,11 @@ def report(
     )
 
     check_writable(out)  # before anything slow: a bad --out is a one-line error
-    if lang:
+    if async_ and (local or server or model or revision or lang):
+        raise BadRequest("--async sends to the deployment: drop --local/--server/--model/--lang")
+    if async_:
+        target = _async_target()
+    elif lang:
         target = resolve_target(local, server, model, revision, lang)
     else:  # the 4-argument call, as before --lang
         target = resolve_target(local, server, model, revision)
@@ -195,6 +234,8 @@ def report(
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         with _Bar(stderr) as bar:
+            if hasattr(target, "on_change"):  # the asynchronous endpoint: show its queue
+                target.on_change = bar.queue
             result = build_report(
                 paths,
                 out,
