@@ -348,3 +348,27 @@ def test_too_little_lambda_time_left_is_504_without_invoking(
     assert sagemaker_stub.requests == []
     assert handler(_event(), Context(30_000))["statusCode"] == 200
     assert len(sagemaker_stub.requests) == 1
+
+
+def test_get_serves_the_web_page_and_nothing_else(
+    make_handler: Callable[..., Any], sagemaker_stub: SageMakerStub
+) -> None:
+    """GET is the web page (public, like the URL: it holds no secret); POST is the API."""
+    handler = make_handler()
+    page = handler(make_event(method="GET", content_type=None), None)
+    assert page["statusCode"] == 200
+    assert page["headers"]["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page["headers"]["content-security-policy"]
+    assert "<html" in page["body"]
+    for path, kind in (("/static/app.js", "text/javascript"), ("/static/app.css", "text/css")):
+        asset = handler({**make_event(method="GET", content_type=None), "rawPath": path}, None)
+        assert (asset["statusCode"], asset["headers"]["content-type"].split(";")[0]) == (200, kind)
+    config = handler(
+        {**make_event(method="GET", content_type=None), "rawPath": "/config.json"}, None
+    )
+    assert json.loads(config["body"]) == {"auth": "iam", "fetches_urls": True}
+    for path in ("/static/../app.py", "/app.py", "/static/", "/invocations"):
+        missing = handler({**make_event(method="GET", content_type=None), "rawPath": path}, None)
+        assert missing["statusCode"] == 404, path
+        assert body_of(missing)["error"]["code"] == "not_found"
+    assert sagemaker_stub.requests == []  # the page never reaches the endpoint

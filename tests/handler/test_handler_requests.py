@@ -20,8 +20,8 @@ def _json(**fields: Any) -> dict[str, Any]:
 
 # (id, event, settings overrides, expected status, expected code)
 BAD_REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
-    ("get", make_event(json_body={"document": B64}, method="GET"), {}, 405, "method_not_allowed"),
     ("put", make_event(json_body={"document": B64}, method="PUT"), {}, 405, "method_not_allowed"),
+    ("delete", make_event(method="DELETE"), {}, 405, "method_not_allowed"),
     ("no-method", {"body": "{}"}, {}, 405, "method_not_allowed"),
     ("no-body", make_event(None), {}, 400, "empty_body"),
     ("empty-body", make_event(""), {}, 400, "empty_body"),
@@ -226,7 +226,7 @@ def test_bad_requests_get_a_json_4xx_and_nothing_is_forwarded(
     assert sagemaker_stub.requests == []
     assert no_dial == []
     if status == 405:
-        assert response["headers"]["allow"] == "POST"
+        assert response["headers"]["allow"] == "GET, POST"
     if status == 413:
         assert "split" in error["message"] or "Shrink" in error["message"]
 
