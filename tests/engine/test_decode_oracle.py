@@ -41,7 +41,6 @@ class Reference:
     score: float
     page: int | None  # 1-based
     windows: tuple[int, ...]  # windows decoded, per page
-    silent: int  # windows that gave no answer
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -127,21 +126,18 @@ class Oracle:
     def answer(self, question: str, pages: Sequence[tuple[list[str], list[Box]]]) -> Reference:
         found: list[tuple[float, int, list[int | None]]] = []
         windows: list[int] = []
-        silent = 0
         for number, (words, boxes) in enumerate(pages, start=1):
             windows.append(0)
             for window in self.windows(question, words, boxes):
                 windows[-1] += 1
-                if window is None:
-                    silent += 1
-                else:
+                if window is not None:
                     found.append((window[0], number, window[1]))
         if not found:
-            return Reference("", 0.0, None, tuple(windows), silent)
+            return Reference("", 0.0, None, tuple(windows))
         score, number, ids = sorted(found, key=lambda f: f[0], reverse=True)[0]  # stable
         words = pages[number - 1][0]
         text = " ".join(words[w] for w in ids if w is not None)
-        return Reference(text, score, number, tuple(windows), silent)
+        return Reference(text, score, number, tuple(windows))
 
 
 QUESTIONS = [
