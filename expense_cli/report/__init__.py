@@ -7,16 +7,27 @@
     [('EUR', Decimal('41.20')), ('USD', Decimal('12.00'))]
 
 Formats: CSV (+ ``<name>.summary.csv``), JSON (``rows`` + ``summary``), XLSX (Receipts + Summary
-sheets). Re-running resumes (documents are keyed by content sha256); see ``_run`` and ``_rows``
-for the rules on errors, duplicates and low-confidence fields.
+sheets; JSON rows also carry the answers' boxes). Re-running resumes (documents are keyed by
+content sha256); see ``_run`` and ``_rows`` for the rules on errors, duplicates and low-confidence
+fields, ``_dupes`` for likely duplicates.
 """
 
 from __future__ import annotations
 
 from ._collect import DOCUMENT_SUFFIXES, UNREADABLE_SUFFIXES, Collected, collect_documents
+from ._dupes import mark_possible_duplicates, same_merchant
 from ._lock import lock_output, lock_path
 from ._names import display_name, name_bytes, name_path, safe_text
-from ._rows import COLUMNS, CurrencyTotal, MonthTotal, Row, Summary, row_from_result, summarize
+from ._rows import (
+    COLUMNS,
+    CurrencyTotal,
+    FieldBoxes,
+    MonthTotal,
+    Row,
+    Summary,
+    row_from_result,
+    summarize,
+)
 from ._run import ReportProgress, ReportResult, build_report, extract_with_retries
 from ._writers import (
     FORMATS,
@@ -35,6 +46,7 @@ __all__ = [
     "UNREADABLE_SUFFIXES",
     "Collected",
     "CurrencyTotal",
+    "FieldBoxes",
     "MonthTotal",
     "ReportInfo",
     "ReportProgress",
@@ -48,12 +60,14 @@ __all__ = [
     "extract_with_retries",
     "lock_output",
     "lock_path",
+    "mark_possible_duplicates",
     "name_bytes",
     "name_path",
     "read_report",
     "report_format",
     "row_from_result",
     "safe_text",
+    "same_merchant",
     "summarize",
     "summary_path",
     "write_report",

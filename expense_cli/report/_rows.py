@@ -24,9 +24,11 @@ __all__ = [
     "FIELDS",
     "TEXT_FIELDS",
     "CurrencyTotal",
+    "FieldBoxes",
     "MonthTotal",
     "Row",
     "Summary",
+    "field_boxes",
     "row_from_result",
     "summarize",
 ]
@@ -53,9 +55,38 @@ COLUMNS: tuple[str, ...] = (
     *(f"{name}_score" for name in FIELDS),
     "low_confidence",
     "duplicate_of",
+    "possible_duplicate_of",
     "sha256",
     "error",
 )
+
+
+@dataclass(frozen=True)
+class FieldBoxes:
+    """Where one field's answer is: its page (1-based) and word boxes ``[x0, y0, x1, y1]``."""
+
+    page: int | None
+    boxes: tuple[tuple[int, int, int, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "boxes": [list(box) for box in self.boxes]}
+
+
+def field_boxes(value: object) -> FieldBoxes | None:
+    """``{"page": 1, "boxes": [[x0, y0, x1, y1], ...]}`` → FieldBoxes; None without valid boxes
+    (a box is four integers on the 0..1000 grid; anything else is dropped)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("boxes"), list):
+        return None
+    boxes = []
+    for box in value["boxes"]:
+        if (
+            isinstance(box, list | tuple)
+            and len(box) == 4
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in box)
+            and all(0 <= v <= 1000 for v in box)
+        ):
+            boxes.append((box[0], box[1], box[2], box[3]))
+    return FieldBoxes(_int(value.get("page")), tuple(boxes)) if boxes else None
 
 
 @dataclass
@@ -77,6 +108,8 @@ class Row:
     scores: dict[str, float] = field(default_factory=dict)  # field → score, answered fields only
     duplicate_of: str | None = None
     error: str | None = None
+    possible_duplicate_of: str | None = None  # same merchant, date and total (``_dupes.py``)
+    boxes: dict[str, FieldBoxes] = field(default_factory=dict)  # field → where its answer is
 
     @property
     def done(self) -> bool:
@@ -94,7 +127,9 @@ class Row:
         ]
 
     def copy(self, **changes: Any) -> Row:
-        return dataclasses.replace(self, scores=dict(self.scores), **changes)
+        return dataclasses.replace(
+            self, scores=dict(self.scores), boxes=dict(self.boxes), **changes
+        )
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -152,6 +187,10 @@ def row_from_result(file: str, sha256: str, result: Mapping[str, Any]) -> Row:
             row.currency = currency.upper()
             break
     row.page = _int(get("total").get("page"))
+    for name in FIELDS:
+        found = field_boxes(get(name))
+        if found is not None and name in row.scores:
+            row.boxes[name] = found
     return row
 
 
@@ -180,6 +219,7 @@ class Summary:
     totalled: int = 0  # rows that contributed to a total
     errors: int = 0
     duplicates: int = 0
+    possible_duplicates: int = 0  # likely duplicates not confirmed (kept in the totals)
     without_total: int = 0
     low_confidence: int = 0  # rows with any low-confidence field
     by_currency: list[CurrencyTotal] = field(default_factory=list)
@@ -202,6 +242,8 @@ def summarize(rows: Iterable[Row], min_score: float) -> Summary:
         if row.duplicate_of is not None:
             summary.duplicates += 1
             continue
+        if row.possible_duplicate_of is not None:
+            summary.possible_duplicates += 1
         if row.total is None:
             summary.without_total += 1
             continue

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..engine import sniff_type
 from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded
 from ._collect import Collected, collect_documents, not_a_document
+from ._dupes import confirmed, mark_possible_duplicates
 from ._lock import lock_output
 from ._names import display_name, safe_text
 from ._read import read_document
@@ -104,6 +105,8 @@ class _Run:
     rows: dict[int, Row] = field(default_factory=dict)  # input index → row
     duplicate_of: dict[int, int] = field(default_factory=dict)  # input index → first index
     previous: list[Row] = field(default_factory=list)  # done rows of the report on disk
+    drop_duplicates: bool = False  # likely duplicates confirmed (``_dupes.py``)
+    confirmed: set[str] = field(default_factory=set)  # sha256s confirmed in the report on disk
 
     def ordered(self) -> list[Row]:
         """The rows known so far, in input order (duplicates follow their first copy)."""
@@ -123,6 +126,9 @@ class _Run:
             # reached yet are kept in a partial report, or an interrupted resume would lose them.
             reached = {row.sha256 for row in rows}
             rows += [row for row in self.previous if row.sha256 not in reached]
+        rows = mark_possible_duplicates(
+            rows, drop=self.drop_duplicates, keep_confirmed=self.confirmed
+        )
         info = ReportInfo(
             min_score=self.info.min_score,
             complete=complete,
@@ -139,6 +145,7 @@ def build_report(
     *,
     min_score: float = 0.5,
     force: bool = False,
+    drop_duplicates: bool = False,
     concurrency: int | None = None,
     progress: ReportProgress | None = None,
     checkpoint_every: int = 10,
@@ -155,6 +162,10 @@ def build_report(
     slot is free, so memory stays bounded. One bad document (any exception, MemoryError
     included) becomes an error row; it never stops the run. KeyboardInterrupt writes a partial
     report and is re-raised. The output is locked for the whole run (``_lock.py``).
+
+    Likely duplicates (same merchant, date and total, different bytes) are flagged
+    ``possible_duplicate_of`` and kept in the totals; ``drop_duplicates=True`` confirms them
+    (left out of the totals), as does a confirmation already in the report (``_dupes.py``).
     """
     out = Path(out)
     check_writable(out)
@@ -173,7 +184,9 @@ def build_report(
             collected,
             out,
             target,
-            _Options(min_score, force, concurrency, checkpoint_every, checkpoint_seconds),
+            _Options(
+                min_score, force, concurrency, checkpoint_every, checkpoint_seconds, drop_duplicates
+            ),
             progress,
             lambda data, content_type: extract_with_retries(
                 target,
@@ -193,6 +206,7 @@ class _Options:
     concurrency: int | None
     checkpoint_every: int
     checkpoint_seconds: float
+    drop_duplicates: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,7 +236,15 @@ def _build_locked(
     max_bytes: int = getattr(target, "max_bytes", _DEFAULT_MAX_BYTES)
     files = [display_name(path) for path in collected.documents]
     info = ReportInfo(min_score=options.min_score, target=target.name)
-    run = _Run(target, out, info, files, previous=list(done.values()))
+    run = _Run(
+        target,
+        out,
+        info,
+        files,
+        previous=list(done.values()),
+        drop_duplicates=options.drop_duplicates,
+        confirmed={row.sha256 for row in previous if confirmed(row)},
+    )
     result = ReportResult(out, [], Summary(), collected)
     first_index: dict[str, int] = {}
     hashes: set[str] = set()

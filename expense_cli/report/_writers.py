@@ -3,7 +3,8 @@
 - CSV: the rows in ``<name>.csv``; the summary in the sibling ``<name>.summary.csv`` (a table
   with a ``group`` column: ``currency`` rows, then ``month`` rows), so the main file stays a plain
   table that any CSV reader loads.
-- JSON: ``{"version": 1, "rows": [...], "summary": {...}}``; amounts are strings (Decimal text).
+- JSON: ``{"version": 1, "rows": [...], "summary": {...}}``; amounts are strings (Decimal text);
+  each row also has ``boxes`` (field → ``{"page", "boxes"}``, where the answer is on its page).
 - XLSX: a "Receipts" sheet (amounts as numbers, dates as dates) and a "Summary" sheet.
 
 Every text cell goes through :func:`~._names.safe_text` (control characters, lone surrogates and
@@ -31,7 +32,7 @@ from typing import IO, Any
 
 from ..errors import BadRequest, ConfigError
 from ._names import safe_text
-from ._rows import AMOUNT_FIELDS, COLUMNS, FIELDS, Row, Summary, summarize
+from ._rows import AMOUNT_FIELDS, COLUMNS, FIELDS, Row, Summary, field_boxes, summarize
 
 __all__ = [
     "FORMATS",
@@ -54,6 +55,7 @@ _ESCAPED_COLUMNS = frozenset(
         "receipt_number",
         "error",
         "duplicate_of",
+        "possible_duplicate_of",
         "currency",
         "date",
     }
@@ -164,6 +166,7 @@ def _plain(row: Row, min_score: float) -> dict[str, Any]:
         "pages": row.pages,
         "low_confidence": row.low_confidence(min_score),
         "duplicate_of": row.duplicate_of,
+        "possible_duplicate_of": row.possible_duplicate_of,
         "sha256": row.sha256,
         "error": row.error,
     }
@@ -219,6 +222,7 @@ def _row_from_plain(values: Mapping[str, Any]) -> Row:
         scores=scores,
         duplicate_of=text("duplicate_of"),
         error=text("error"),
+        possible_duplicate_of=text("possible_duplicate_of"),
     )
 
 
@@ -230,6 +234,7 @@ def _summary_dict(summary: Summary, info: ReportInfo) -> dict[str, Any]:
         "in_totals": summary.totalled,
         "errors": summary.errors,
         "duplicates": summary.duplicates,
+        "possible_duplicates": summary.possible_duplicates,
         "without_total": summary.without_total,
         "with_low_confidence": summary.low_confidence,
         "min_score": info.min_score,
@@ -343,12 +348,17 @@ def _json_value(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+def _json_row(row: Row, min_score: float) -> dict[str, Any]:
+    """The columns + ``boxes``: field → ``{"page": 1, "boxes": [[x0, y0, x1, y1], ...]}``."""
+    out = {k: _json_value(v) for k, v in _plain(row, min_score).items()}
+    out["boxes"] = {name: found.to_json() for name, found in row.boxes.items()}
+    return out
+
+
 def _write_json(path: Path, rows: Sequence[Row], summary: Summary, info: ReportInfo) -> None:
     document = {
         "version": JSON_VERSION,
-        "rows": [
-            {k: _json_value(v) for k, v in _plain(row, info.min_score).items()} for row in rows
-        ],
+        "rows": [_json_row(row, info.min_score) for row in rows],
         "summary": _summary_dict(summary, info),
     }
     payload = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -365,7 +375,16 @@ def _read_json(path: Path) -> list[Row]:
         raise ValueError("no rows list")
     if document.get("version") != JSON_VERSION:
         raise ValueError(f"unknown version {document.get('version')!r}")
-    return [_row_from_plain(record) for record in document["rows"]]
+    rows = []
+    for record in document["rows"]:
+        row = _row_from_plain(record)
+        boxes = record.get("boxes")  # absent in reports written before boxes
+        for name, value in boxes.items() if isinstance(boxes, dict) else ():
+            found = field_boxes(value)
+            if name in FIELDS and found is not None:
+                row.boxes[name] = found
+        rows.append(row)
+    return rows
 
 
 # -- XLSX -----------------------------------------------------------------------------------------
