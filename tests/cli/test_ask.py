@@ -322,7 +322,14 @@ def test_usage_errors_are_one_line_errors_with_exit_code_1(
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("command", [[], ["ask"], ["demo"], ["report"], ["serve"]])
+def _every_command() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return [[], *([name] for name in group.commands)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _every_command(), ids=" ".join)
 def test_help_has_no_type_noise(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
