@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "deploy": ("boto3",),
     "report": ("openpyxl",),
     "fast": ("tesserocr",),
+    "onnx": ("onnx", "onnxruntime"),
 }
 # Modules of the base install (pyproject.toml ``dependencies``) that a trimmed environment may
 # lack: torch above all, which pip users install on their own (README: CPU-only wheels).

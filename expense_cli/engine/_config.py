@@ -24,6 +24,7 @@ def _config_error(exc: Exception) -> Exception:
     return ConfigError(str(exc))
 
 
+BACKENDS = ("torch", "onnx")  # EXPENSE_BACKEND; onnx: the export in <model>/onnx (_onnx.py)
 DEVICES = ("auto", "cpu", "cuda")  # EXPENSE_DEVICE; resolved in _device.py
 
 
@@ -66,6 +67,7 @@ class EngineConfig:
     ocr_workers: int = 1  # pages OCR'd in parallel
     ocr_max_side: int = 3500  # px; larger scans are downscaled before OCR (0: never)
     quantize: bool = False  # dynamic int8 quantisation of the Linear layers
+    backend: str = "torch"  # torch | onnx (int8 with onnx: model.int8.onnx; _onnx.py)
     device: str = "auto"  # auto | cpu | cuda (auto: the GPU when torch sees one; _device.py)
     fp16: bool = False  # half-precision weights on the GPU
     threads: int | None = None  # torch intra-op threads (None: leave torch's default)
@@ -106,6 +108,11 @@ class EngineConfig:
             max_question_chars=num("EXPENSE_MAX_QUESTION_CHARS", limits.max_question_chars),
         )
         threads = num("EXPENSE_THREADS", 0) or None
+        backend = (env.get("EXPENSE_BACKEND") or base.backend).strip().lower()
+        if backend not in BACKENDS:
+            raise _config_error(
+                ValueError(f"EXPENSE_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+            )
         device = check_device((env.get("EXPENSE_DEVICE") or base.device).strip().lower())
         return cls(
             model=env.get("EXPENSE_MODEL") or base.model,
@@ -117,6 +124,7 @@ class EngineConfig:
             ocr_workers=num("EXPENSE_OCR_WORKERS", base.ocr_workers),
             ocr_max_side=num("EXPENSE_OCR_MAX_SIDE", base.ocr_max_side),
             quantize=bool(flag("EXPENSE_QUANTIZE", base.quantize)),
+            backend=backend,
             device=device,
             fp16=bool(flag("EXPENSE_FP16", base.fp16)),
             threads=threads,

@@ -94,6 +94,7 @@ class Engine:
             max_answer_tokens=config.max_answer_tokens,
             device=config.device,
             fp16=config.fp16,
+            backend=config.backend,
         )
         self.ocr = ocr or create_ocr(config.ocr_backend, config.ocr_lang, config.ocr_psm)
         self.load_ms = (time.perf_counter() - start) * 1000
@@ -105,6 +106,7 @@ class Engine:
                 "model": self.qa.source,
                 "token_head": self.qa.has_token_head,
                 "quantized": config.quantize,
+                "backend": config.backend,
                 "device": describe(self.qa.device),
                 "fp16": self.qa.fp16,
                 "ocr": self.ocr.name,

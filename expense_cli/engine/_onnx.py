@@ -21,7 +21,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ONNX_DIR", "OnnxModel", "export_onnx", "onnx_path"]
+__all__ = ["ONNX_DIR", "OnnxModel", "export_onnx", "onnx_path", "save_local"]
 
 log = logging.getLogger("expense.engine")
 
@@ -121,9 +121,7 @@ class OnnxModel:
         options.intra_op_num_threads = threads or _threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
         names = [output.name for output in self.session.get_outputs()]
         self.has_token_head = "token_logits" in names
@@ -138,3 +136,24 @@ class OnnxModel:
         start, end = torch.from_numpy(outputs[0]), torch.from_numpy(outputs[1])
         tokens = torch.from_numpy(outputs[2]) if self.has_token_head else None
         return start, end, tokens
+
+
+def save_local(source: str, out_dir: str | Path, revision: str | None = None) -> Path:
+    """A local copy of checkpoint ``source`` (folder or Hub id) in ``out_dir``: weights (token
+    head included) and tokenizer, ready for :func:`export_onnx` and ``EXPENSE_MODEL=out_dir``."""
+    from ._qa import DocumentQAModel, load_tokenizer
+
+    out = Path(out_dir).expanduser()
+    if Path(source).expanduser().resolve() == out.resolve():
+        return out
+    kwargs: dict[str, Any] = {} if Path(source).expanduser().is_dir() else {"revision": revision}
+    try:
+        tokenizer = load_tokenizer(source, **kwargs)
+        model: Any = DocumentQAModel.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"cannot load model {source}: {first}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out

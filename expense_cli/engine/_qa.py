@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +36,9 @@ from transformers import AutoTokenizer, LayoutLMForQuestionAnswering, PreTrained
 from ..errors import ConfigError
 from ._device import resolve_device
 from ._documents import Box
+
+if TYPE_CHECKING:
+    from ._onnx import OnnxModel
 
 __all__ = ["Answer", "DocumentQAModel", "PageWords", "QAModel"]
 
@@ -101,6 +104,8 @@ def load_tokenizer(source: str, **kwargs: Any) -> PreTrainedTokenizerBase:
 class QAModel:
     """Tokenizer + LayoutLM QA model, loaded once; ``answer()`` runs one batched forward."""
 
+    model: DocumentQAModel | OnnxModel  # OnnxModel: EXPENSE_BACKEND=onnx (_onnx.py)
+
     def __init__(
         self,
         source: str,
@@ -110,12 +115,17 @@ class QAModel:
         max_answer_tokens: int = 15,
         device: str = "auto",
         fp16: bool = False,
+        backend: str = "torch",
     ) -> None:
-        self.device = resolve_device(device, fp16=fp16, quantize=quantize)
         local = _is_local(source)
         if local:
             source = str(Path(source).expanduser())
         where = source if local else f"{source}@{revision or 'main'}"
+        self.backend = backend
+        if backend == "onnx":  # the exported graph replaces the torch weights (_onnx.py)
+            self._load_onnx(source, local, where, quantize, max_answer_tokens)
+            return
+        self.device = resolve_device(device, fp16=fp16, quantize=quantize)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bars in the CLI or server logs
@@ -143,10 +153,31 @@ class QAModel:
             model = movable.to(self.device)
         if fp16:
             model = model.half()  # the logits are decoded in fp32 (see forward)
-        self.model: DocumentQAModel = model
+        self.model = model
         self.source = where
         self.quantized = quantize
         self.fp16 = fp16
+        self.max_answer_tokens = max_answer_tokens
+        self._sep = self.tokenizer.sep_token_id
+        self._cls = self.tokenizer.cls_token_id
+
+    def _load_onnx(
+        self, source: str, local: bool, where: str, int8: bool, max_answer_tokens: int
+    ) -> None:
+        """Tokenizer from the checkpoint folder, logits from its ONNX export (CPU only)."""
+        from ._onnx import OnnxModel
+
+        if not local:
+            raise ConfigError(
+                f"EXPENSE_BACKEND=onnx needs a local model folder with an export, not {where}: "
+                f"run `expense-cli export {source} DIR` and set EXPENSE_MODEL=DIR"
+            )
+        self.device = torch.device("cpu")
+        self.tokenizer = load_tokenizer(source)
+        self.model = OnnxModel(source, int8=int8)
+        self.source = where
+        self.quantized = int8
+        self.fp16 = False
         self.max_answer_tokens = max_answer_tokens
         self._sep = self.tokenizer.sep_token_id
         self._cls = self.tokenizer.cls_token_id
