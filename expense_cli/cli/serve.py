@@ -69,10 +69,10 @@ def serve(
         engine = engine.replace(model=model, revision=revision)
     elif revision:
         engine = engine.replace(revision=revision)
-    if lang:
-        from ..engine._ocr import check_languages
+    from ..engine._ocr import check_languages
 
-        engine = engine.replace(ocr_lang=check_languages(lang))  # before the model loads
+    # --lang or EXPENSE_OCR_LANG: a missing pack is one line now, not a failed load in /ping
+    engine = engine.replace(ocr_lang=check_languages(lang or engine.ocr_lang))
     if engine != settings.engine:
         changes["engine"] = engine
     for name, value in (("host", host), ("port", port), ("threads", threads)):

@@ -408,6 +408,8 @@ def test_serve_refuses_a_missing_pack_before_starting(
     monkeypatch.setattr(serving, "run", started.append)
     result = runner.invoke(app, ["serve", "--lang", "klingon"])
     assert result.exit_code == 1 and "install tesseract-ocr-klingon" in result.stderr
+    result = runner.invoke(app, ["serve"], env={"EXPENSE_OCR_LANG": "eng+tlh"})
+    assert result.exit_code == 1 and "install tesseract-ocr-tlh" in result.stderr
     assert started == []
 
 
