@@ -361,15 +361,12 @@ def _handle_response(
 
 
 def _get_once(
-    target: _Target,
-    addresses: Sequence[str],
-    policy: FetchPolicy,
-    deadline: float,
-    watchdog: _Watchdog,
+    target: _Target, dialer: _Dialer, policy: FetchPolicy
 ) -> tuple[int, str | None, bytes]:
     """One GET: (status, Location, body); the body is read only for a 200."""
+    watchdog = dialer.watchdog
     try:
-        answer = _exchange(target, addresses, policy, deadline, watchdog)
+        answer = _exchange(target, dialer, policy)
     except HandlerError:
         if watchdog.expired:  # the watchdog's shutdown is what broke the exchange
             raise _timed_out() from None
@@ -384,14 +381,10 @@ def _timed_out() -> HandlerError:
 
 
 def _exchange(
-    target: _Target,
-    addresses: Sequence[str],
-    policy: FetchPolicy,
-    deadline: float,
-    watchdog: _Watchdog,
+    target: _Target, dialer: _Dialer, policy: FetchPolicy
 ) -> tuple[int, str | None, bytes]:
     conn: http.client.HTTPConnection
-    dialer = _Dialer(addresses, deadline, watchdog)
+    deadline = dialer.deadline
     if target.scheme == "https":
         context = policy.ssl_context or _default_tls()
         conn = _PinnedHTTPSConnection(target.host, target.port, dialer, context)
@@ -421,14 +414,10 @@ def _exchange(
     except TimeoutError:
         raise _timed_out() from None
     except ssl.SSLError:
-        if watchdog.expired:
-            raise _timed_out() from None
         raise _refuse(
             "the URL's TLS certificate could not be verified", code="url_fetch_failed"
         ) from None
     except (OSError, http.client.HTTPException):
-        if watchdog.expired:
-            raise _timed_out() from None
         raise _refuse("the URL could not be fetched", code="url_fetch_failed") from None
     finally:
         conn.close()
@@ -449,7 +438,8 @@ def _follow(url: str, policy: FetchPolicy, deadline: float, watchdog: _Watchdog)
     for hop in range(policy.max_redirects + 1):
         target = _check_url(current, policy)
         addresses = _resolve(target, policy, deadline)
-        status, location, body = _get_once(target, addresses, policy, deadline, watchdog)
+        dialer = _Dialer(addresses, deadline, watchdog)
+        status, location, body = _get_once(target, dialer, policy)
         if status in _REDIRECTS:
             if not location:
                 raise _refuse("the URL redirected without a Location", code="url_fetch_failed")
