@@ -122,7 +122,9 @@ def invoice(seed: int, *, pages: int = 1, layout: int | None = None) -> Labelled
     vendor = rng.choice(_VENDORS)
     number = f"INV-{rng.randint(2020, 2026)}-{rng.randint(0, 99999):05d}"
     day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(700))
-    per_page = [_line_items(rng, rng.randint(14, 19), code) for _ in range(pages)]
+    # continuation pages are all table; the last one has the totals and terms as well
+    counts = [rng.randint(18, 22) for _ in range(pages - 1)] + [rng.randint(14, 18)]
+    per_page = [_line_items(rng, count, code) for count in counts]
     sub = sum((total for _, total in per_page), Decimal(0))
     tax = (sub * _STYLES[code][3]).quantize(Decimal("0.01"))
     header = {
