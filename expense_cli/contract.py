@@ -141,6 +141,7 @@ ERRORS: dict[str, ErrorSpec] = {
         ErrorSpec("internal_error", 500, "a bug: the message carries a request id"),
         # Only the model server
         ErrorSpec("url_not_supported", 400, "the model server does not fetch URLs", "server"),
+        ErrorSpec("request_timeout", 408, "the client sent its request too slowly", "server"),
         ErrorSpec("model_load_failed", 500, "the model failed to load (see the logs)", "server"),
         # Only the function URL's handler: auth, URL fetching, the endpoint behind it
         ErrorSpec("unauthorized", 401, "token mode: no Authorization: Bearer header", "handler"),

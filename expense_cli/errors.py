@@ -20,6 +20,7 @@ __all__ = [
     "ModelNotReady",
     "Overloaded",
     "RemoteError",
+    "SlowClient",
     "Timeout",
     "UnreadableDocument",
     "UnsupportedDocument",
@@ -91,6 +92,12 @@ class Timeout(ExpenseError):
     """The work did not finish within its time limit."""
 
     code = "timeout"
+
+
+class SlowClient(ExpenseError):
+    """The client did not send its request (headers, body) within the server's time limits."""
+
+    code = "request_timeout"
 
 
 class ConfigError(ExpenseError):

@@ -95,7 +95,9 @@ def _serve_deployment(host: str, port: int) -> None:
     import uvicorn
 
     from ..aws import FunctionUrlTarget, remote_target
+    from ..serving import Settings
     from ..serving._proxy import create_proxy_app
+    from ..serving._server import uvicorn_config
 
     target = remote_target()
     if not isinstance(target, FunctionUrlTarget):  # pragma: no cover - remote_target's contract
@@ -105,4 +107,5 @@ def _serve_deployment(host: str, port: int) -> None:
         f"(requests are forwarded with {target.auth} auth; Ctrl-C stops)",
         err=True,
     )
-    uvicorn.run(create_proxy_app(target), host=host, port=port, log_level="warning")
+    # the server's own slow-client limits (header timeout, connection cap) apply here too
+    uvicorn.Server(uvicorn_config(create_proxy_app(target), Settings(host=host, port=port))).run()

@@ -4,8 +4,8 @@
 
 * **Header timeout**: a request line and headers must arrive within ``header_timeout_s`` of the
   connection opening (or of the first byte of the next request on a kept-alive connection);
-  then the connection is closed, with the JSON ``timeout`` error when some bytes came (a
-  slowloris client; 504 like every ``timeout``, the contract has no 408 code).
+  then the connection is closed, with the JSON 408 ``request_timeout`` error when some bytes
+  came (a slowloris client).
 * **Connection cap**: at most ``max_connections`` open connections. A newcomer at the cap does
   not get refused: the oldest connection that is idle, still sending its headers or still
   sending its body is dropped instead, so ``/ping`` and real requests keep getting in. Only
@@ -33,7 +33,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..contract import ContractError, dumps
-from ..errors import BadRequest, Overloaded, Timeout
+from ..errors import BadRequest, Overloaded, SlowClient
 
 __all__ = ["ConnectionLimits", "connection_cap", "error_bytes", "protocol_class"]
 
@@ -211,7 +211,9 @@ class ExpenseHTTPProtocol(H11Protocol):
             return
         if self.conn.their_state is h11.IDLE and self._partial:
             seconds = f"{self.limits.header_timeout_s:g}"
-            self._reply_and_close(Timeout(f"the request headers did not arrive within {seconds} s"))
+            self._reply_and_close(
+                SlowClient(f"the request headers did not arrive within {seconds} s")
+            )
         elif self.conn.their_state is h11.IDLE or self._draining():
             self.transport.close()
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from ..engine import Document, EngineConfig, Result
 from ..engine._preview import answer_pages, page_images
-from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded, Timeout
+from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded, SlowClient, Timeout
 from ._batcher import MicroBatcher
 from ._errors import LoadFailed, json_response
 from ._requests import Invocation, parse_invocation, read_body, request_limits
@@ -188,7 +188,7 @@ class Service:
                 max(0.0, limit_s),
             )
         except TimeoutError:
-            raise Timeout(
+            raise SlowClient(
                 f"the request body did not arrive within {limit_s:.3g} s; "
                 "send it in one go (the server admits a request once its body is in)"
             ) from None

@@ -122,8 +122,8 @@ def test_partial_headers_time_out_with_the_json_error(protocol_url: str) -> None
         for sock in socks:
             reply = read_reply(sock)
             assert reply is not None
-            assert reply.status == 504
-            assert reply.json()["error"]["code"] == "timeout"
+            assert reply.status == 408
+            assert reply.json()["error"]["code"] == "request_timeout"
             assert "headers did not arrive within 0.5 s" in reply.json()["error"]["message"]
             assert wait_closed(sock)
 
@@ -157,7 +157,7 @@ def test_the_next_request_on_a_kept_alive_connection_is_timed_too(protocol_url: 
         assert first is not None and first.status == 200
         sock.sendall(b"GET /ping HTTP/1.1\r\nHost: a\r\n")  # never finished
         second = read_reply(sock)
-        assert second is not None and second.json()["error"]["code"] == "timeout"
+        assert second is not None and second.json()["error"]["code"] == "request_timeout"
 
 
 def test_complete_requests_are_not_cut_by_the_header_timer(protocol_url: str) -> None:
@@ -183,9 +183,9 @@ def test_complete_requests_are_not_cut_by_the_header_timer(protocol_url: str) ->
 def test_a_stalled_body_times_out(protocol_url: str, declared: int, sent: bytes) -> None:
     with stalled_body(protocol_url, 1, declared, sent) as (sock,):
         reply = read_reply(sock)
-        assert reply is not None and reply.status == 504
+        assert reply is not None and reply.status == 408
         error = reply.json()["error"]
-        assert error["code"] == "timeout"
+        assert error["code"] == "request_timeout"
         assert "body did not arrive within 0.5 s" in error["message"]
         assert wait_closed(sock)  # refused, then dropped (the rest would drain for 0.5 s)
 
@@ -212,7 +212,7 @@ def test_a_chunked_body_that_stalls_times_out(protocol_url: str) -> None:
             b"Transfer-Encoding: chunked\r\n\r\n10\r\n0123"
         )
         reply = read_reply(sock)
-        assert reply is not None and reply.json()["error"]["code"] == "timeout"
+        assert reply is not None and reply.json()["error"]["code"] == "request_timeout"
 
 
 @pytest.mark.model
@@ -381,7 +381,7 @@ def test_a_pipelined_request_that_stops_half_way_is_timed(protocol_url: str) -> 
         first = read_reply(sock)
         assert first is not None and first.status == 200
         second = read_reply(sock)
-        assert second is not None and second.json()["error"]["code"] == "timeout"
+        assert second is not None and second.json()["error"]["code"] == "request_timeout"
 
 
 def test_after_an_early_413_a_dripping_body_is_cut_off(protocol_url: str) -> None:
