@@ -598,8 +598,10 @@ def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0
     return value
 
 
-def env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive, finite number; unset or empty gives ``default``; anything else raises."""
+def env_float(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float | None = None
+) -> float:
+    """A finite number, positive (or at least ``minimum``); unset or empty gives ``default``."""
     raw = _raw(env, name)
     if raw is None:
         return default
@@ -607,8 +609,10 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingError(f"{name} must be a number, got {raw!r}") from None
-    if not 0 < value < float("inf"):
-        raise SettingError(f"{name} must be a positive number, got {raw!r}")
+    low_ok = value > 0 if minimum is None else value >= minimum
+    if not (low_ok and value < float("inf")):
+        bound = "a positive number" if minimum is None else f"a number of at least {minimum:g}"
+        raise SettingError(f"{name} must be {bound}, got {raw!r}")
     return value
 
 

@@ -151,6 +151,11 @@ def test_env_readers_refuse_bad_values_and_default_when_unset() -> None:
     assert env_int(env, "N", 1) == 7
     assert env_int(env, "E", 3) == 3 and env_int(env, "MISSING", 4) == 4
     assert env_float(env, "F", 1.0) == 2.5
+    assert env_float({"Z": "0"}, "Z", 1.0, minimum=0.0) == 0.0
+    with pytest.raises(contract.SettingError, match="Z must be a positive number"):
+        env_float({"Z": "0"}, "Z", 1.0)
+    with pytest.raises(contract.SettingError, match="at least 0"):
+        env_float({"Z": "nan"}, "Z", 1.0, minimum=0.0)
     assert env_bool(env, "B", False) is True and env_bool(env, "E", None) is None
     for reader, name in ((env_int, "BAD"), (env_int, "NEG"), (env_float, "INF"), (env_bool, "N")):
         with pytest.raises(contract.SettingError, match=name):

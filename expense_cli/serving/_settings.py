@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import contract
 from ..engine import EngineConfig
 from ..errors import ConfigError
 
@@ -134,13 +135,15 @@ class Settings:
             return None
 
         def number(kind: type[int] | type[float], default: Any, *names: str) -> Any:
-            raw = get(*names)
-            if raw is None:
-                return default
+            """The first of ``names`` that is set, read by the contract's readers (the engine's
+            and the handler's too); ranges are checked by ``__post_init__``."""
+            name = next((n for n in names if get(n) is not None), names[0])
             try:
-                return kind(raw)
-            except ValueError:
-                raise ConfigError(f"{names[0]} must be a number, got {raw!r}") from None
+                if kind is int:
+                    return contract.env_int(env, name, default)
+                return contract.env_float(env, name, default, minimum=0.0)
+            except contract.SettingError as exc:
+                raise ConfigError(str(exc)) from None
 
         body = number(int, 0, "EXPENSE_MAX_BODY_BYTES")
         base = cls(engine=engine)
