@@ -24,7 +24,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from ..contract import ContractError
-from . import ask, demo, deploy, report, serve
+from . import ask, demo, deploy, eval, export, report, serve
 from ._extras import missing_module_hint
 from ._options import plain_help
 
@@ -131,7 +131,7 @@ def _root(
     """Receipts and invoices to expense fields and reports (LayoutLM document QA)."""
 
 
-for group in (ask, report, serve, deploy, demo):
+for group in (ask, report, serve, deploy, demo, eval, export):
     app.add_typer(group.app)
 
 
