@@ -6,8 +6,9 @@ whatever the ranges of pyproject.toml resolve to today. ``compat_venv()`` makes 
 next to ``.venv``: the same Python and the same CPU torch as the running venv (the image's torch
 2.6 CPU build is not on PyPI, and a bare ``pip install torch`` pulls the CUDA build), the
 package with the extras the engine and serving tests import, and exactly the pinned libraries.
-It is rebuilt only when the pins, torch, Python or pyproject.toml change (a stamp file holds
-their digest), so only the first run pays for the install.
+A stamp file records what it was built for: it is made anew when Python or torch change, and
+updated by pip when the pins, the test tools or pyproject.toml do, so only the first run pays for
+the whole install.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-compat"
 STAMP = VENV / ".expense-compat.json"
 # What the engine and serving tests need besides the package: the same versions as this venv.
-TEST_TOOLS = ("pytest", "pytest-timeout")
+TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis")
 EXTRAS = "fast,serve,deploy"  # deploy: boto3 for the SageMaker runtime-path tests
 
 
@@ -74,20 +75,30 @@ def _pip(*args: str) -> None:
         raise RuntimeError(f"pip install {' '.join(args)} failed:\n" + "\n".join(tail))
 
 
+def _stamp() -> dict[str, object] | None:
+    if not (STAMP.is_file() and python().is_file()):
+        return None
+    try:
+        found = json.loads(STAMP.read_text())
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def compat_venv() -> Path:
-    """The interpreter of ``.venv-compat``, (re)built when its stamp is not the wanted one."""
+    """The interpreter of ``.venv-compat``, updated when its stamp is not the wanted one: made
+    anew for another Python or torch, else brought to the wanted requirements by pip."""
     wanted = wanted_stamp()
-    if STAMP.is_file() and python().is_file():
-        try:
-            if json.loads(STAMP.read_text()) == wanted:
-                return python()
-        except ValueError:
-            pass
-    if VENV.exists():
-        shutil.rmtree(VENV)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-    # torch first and alone: the CPU build this venv runs, never a resolver's pick
-    _pip(str(wanted["torch"]))
+    found = _stamp()
+    if found == wanted:
+        return python()
+    if found is None or any(found.get(key) != wanted[key] for key in ("python", "torch")):
+        if VENV.exists():
+            shutil.rmtree(VENV)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+        # torch first and alone: the CPU build this venv runs, never a resolver's pick
+        _pip(str(wanted["torch"]))
+    STAMP.unlink(missing_ok=True)
     _pip("-e", f".[{EXTRAS}]", *requirements())
     STAMP.write_text(json.dumps(wanted, indent=1) + "\n")
     return python()
