@@ -20,11 +20,11 @@ import dataclasses
 import json
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_write
 from ..errors import ConfigError
 
 __all__ = [
@@ -138,22 +138,11 @@ def _ensure_state_dir(project_dir: Path | None) -> Path:
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by the owner only (0600), replacing it atomically.
 
-    The temp file has an unpredictable name and is created with O_EXCL (``tempfile.mkstemp``),
-    so a symlink planted in the folder is never followed; ``os.replace`` swaps the name itself.
+    The temp file has an unpredictable name and is created with O_EXCL (``tempfile.mkstemp``,
+    in ``expense_cli/_files.py``), so a symlink planted in the folder is never followed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # mkstemp's mode already; never looser
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
 
 
 def load_config(project_dir: Path | None = None) -> ProjectConfig:

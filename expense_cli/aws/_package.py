@@ -15,12 +15,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 from .._assets import asset_root
+from .._files import atomic_write
 from ..page import PAGE_FILES, static_dir
 
 __all__ = [
@@ -94,14 +93,6 @@ def build_handler_zip(out: Path, *, source: Path | None = None) -> tuple[Path, s
     target = out if out.suffix == ".zip" else out / _ZIP_NAME
     data = _zip_bytes(zip_entries(source))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".handler-", suffix=".zip", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, data, mode=0o644)
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
     return target, digest
