@@ -127,9 +127,8 @@ class Row:
         ]
 
     def copy(self, **changes: Any) -> Row:
-        return dataclasses.replace(
-            self, scores=dict(self.scores), boxes=dict(self.boxes), **changes
-        )
+        fresh = {"scores": dict(self.scores), "boxes": dict(self.boxes)}
+        return dataclasses.replace(self, **{**fresh, **changes})
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -5,7 +5,9 @@
   table that any CSV reader loads.
 - JSON: ``{"version": 1, "rows": [...], "summary": {...}}``; amounts are strings (Decimal text);
   each row also has ``boxes`` (field → ``{"page", "boxes"}``, where the answer is on its page).
-- XLSX: a "Receipts" sheet (amounts as numbers, dates as dates) and a "Summary" sheet.
+- XLSX: a "Receipts" sheet (amounts as numbers in their currency's format, dates as dates,
+  low-confidence cells marked, autofilter) and a "Summary" sheet whose totals are formulas over
+  the Receipts sheet with their values cached (``_xlsx.py``).
 
 Every text cell goes through :func:`~._names.safe_text` (control characters, lone surrogates and
 what XML 1.0 cannot hold are escaped; file names are already in the form of ``_names``), so each
@@ -22,17 +24,17 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from .._files import atomic_write
 from ..errors import BadRequest, ConfigError
 from ._names import safe_text
-from ._rows import AMOUNT_FIELDS, COLUMNS, FIELDS, Row, Summary, field_boxes, summarize
+from ._rows import COLUMNS, FIELDS, Row, Summary, field_boxes, summarize
+from ._xlsx import Formula, SummaryFormulas, amount_format, format_receipts, with_cached_values
 
 __all__ = [
     "FORMATS",
@@ -109,18 +111,7 @@ def summary_path(path: Path) -> Path:
 # -- atomic writes --------------------------------------------------------------------------------
 def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write via a hidden temp file in the same folder, then rename over ``path``."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, write)
 
 
 def _text_writer(write: Callable[[io.TextIOBase], None]) -> Callable[[IO[bytes]], None]:
@@ -422,13 +413,17 @@ def _xlsx_text(value: Any) -> Any:
 
 def _append(sheet: Any, values: Iterable[Any]) -> None:
     """Append a row; strings always stay strings (never formulas) and fit a cell."""
-    sheet.append([_xlsx_text(value) for value in values])
+    cells = [_xlsx_text(value) for value in values]
+    sheet.append(cells)
+    if not cells:  # an empty row adds no cell: sheet.max_row is still the row before
+        return
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
 
 
 def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportInfo) -> None:
+    """Receipts + Summary sheets; formats, marks and formulas from ``_xlsx.py``."""
     openpyxl = _openpyxl()
     from openpyxl.styles import Font
 
@@ -439,36 +434,50 @@ def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportI
     _append(sheet, COLUMNS)
     for cell in sheet[1]:
         cell.font = bold
-    amount_columns = {COLUMNS.index(name) + 1 for name in AMOUNT_FIELDS}
     date_column = COLUMNS.index("date") + 1
-    for row in rows:
-        values = _plain(row, info.min_score)
+    plain = [_plain(row, info.min_score) for row in rows]
+    for values in plain:
         _append(sheet, (_xlsx_value(c, values[c]) for c in COLUMNS))
-        for cell in sheet[sheet.max_row]:
-            if cell.column == date_column and isinstance(cell.value, dt.date):
-                cell.number_format = "yyyy-mm-dd"
-            elif cell.column in amount_columns and cell.value is not None:
-                cell.number_format = "#,##0.00########"
+        cell = sheet.cell(sheet.max_row, date_column)
+        if isinstance(cell.value, dt.date):
+            cell.number_format = "yyyy-mm-dd"
+    format_receipts(sheet, rows, plain, info.min_score)
     sheet.freeze_panes = "B2"
 
-    data = _summary_dict(summary, info)
+    formulas = SummaryFormulas(_RECEIPTS_SHEET, rows, summary, info.min_score)
+    cached: dict[str, Decimal | int] = {}
     out = book.create_sheet(_SUMMARY_SHEET)
-    for label, value in (
-        ("Status", info.status(summary.documents)),
-        ("Documents", summary.documents),
-        ("In totals", summary.totalled),
-        ("Errors (not in totals)", summary.errors),
-        ("Duplicates (not in totals)", summary.duplicates),
-        ("Without a total", summary.without_total),
-        ("With low-confidence fields (kept in totals)", summary.low_confidence),
-        ("Min score", info.min_score),
-        ("Target", data["target"]),
-    ):
-        _append(out, (label, value))
-        out.cell(out.max_row, 1).font = bold
+
+    def line(values: Sequence[Any], currency: str | None = None, *, header: bool = False) -> None:
+        _append(out, (None if isinstance(v, Formula | Decimal) else v for v in values))
+        for column, value in enumerate(values, start=1):
+            cell = out.cell(out.max_row, column)
+            if header or (column == 1 and currency is None):
+                cell.font = bold
+            if isinstance(value, Formula):
+                cell.value = value.value
+                cached[cell.coordinate] = value.cached
+            elif isinstance(value, Decimal):
+                cell.value = value
+            if isinstance(value, Formula | Decimal) and currency is not None:
+                amount = value.cached if isinstance(value, Formula) else value
+                if isinstance(amount, Decimal):
+                    cell.number_format = amount_format(currency, amount)
+
+    line(("Status", info.status(summary.documents)))
+    for label, cell in formulas.counts():
+        line((label, cell))
+    line(("Min score", info.min_score))
+    line(("Target", _clean(info.target)))
+    line(("Marks on Receipts", "amber: low-confidence value and score; orange: likely duplicate"))
+    line(
+        (
+            "Confirm a likely duplicate",
+            "copy its possible_duplicate_of into duplicate_of (or run with --drop-duplicates)",
+        )
+    )
     _append(out, ())
-    _append(
-        out,
+    line(
         (
             "Currency",
             "Documents",
@@ -478,38 +487,25 @@ def _write_xlsx(path: Path, rows: Sequence[Row], summary: Summary, info: ReportI
             "Low-confidence documents",
             "Low-confidence total",
         ),
+        header=True,
     )
-    for cell in out[out.max_row]:
-        cell.font = bold
-    for c in data["by_currency"]:
-        _append(
-            out,
-            (
-                c["currency"] or "(none)",
-                c["documents"],
-                Decimal(c["total"]),
-                Decimal(c["subtotal"]),
-                Decimal(c["tax"]),
-                c["low_confidence_documents"],
-                Decimal(c["low_confidence_total"]),
-            ),
-        )
+    for c, cells in zip(summary.by_currency, formulas.by_currency(), strict=True):
+        line(cells, _clean(c.currency))
     _append(out, ())
-    _append(out, ("Month", "Currency", "Documents", "Total"))
-    for cell in out[out.max_row]:
-        cell.font = bold
-    for m in data["by_month"]:
-        _append(
-            out,
-            (
-                m["month"] or "(no date)",
-                m["currency"] or "(none)",
-                m["documents"],
-                Decimal(m["total"]),
-            ),
-        )
+    line(("Month", "Currency", "Documents", "Total"), header=True)
+    for m, cells in zip(summary.by_month, formulas.by_month(), strict=True):
+        line(cells, _clean(m.currency))
     out.column_dimensions["A"].width = 44
-    _atomic(path, book.save)
+    for letter in "BCDEFG":
+        out.column_dimensions[letter].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    package = with_cached_values(buffer.getvalue(), 2, cached)
+
+    def write(handle: IO[bytes]) -> None:
+        handle.write(package)
+
+    _atomic(path, write)
 
 
 def _read_xlsx(path: Path) -> list[Row]:
