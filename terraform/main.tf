@@ -15,6 +15,19 @@ locals {
     null,
   )
 
+  # Async mode: documents up to async_max_document_mb and async_max_pages, each given up to
+  # async_invocation_timeout_s (expense_cli/engine/_config.py, expense_cli/serving/_settings.py).
+  # var.model_env wins over these.
+  async_env = var.async_inference ? {
+    EXPENSE_MAX_BYTES          = tostring(var.async_max_document_mb * 1000000)
+    EXPENSE_MAX_BODY_BYTES     = tostring(ceil(var.async_max_document_mb * 1000000 * 4 / 3) + 65536)
+    EXPENSE_MAX_PAGES          = tostring(var.async_max_pages)
+    EXPENSE_MAX_TOTAL_PIXELS   = tostring(var.async_max_pages * 10000000)
+    EXPENSE_MAX_DOCUMENT_CHARS = tostring(var.async_max_pages * 20000)
+    EXPENSE_REQUEST_TIMEOUT    = tostring(var.async_invocation_timeout_s)
+    EXPENSE_BODY_TIMEOUT       = "300"
+  } : {}
+
   image_uri = coalesce(var.image_uri, try("${module.ecr_image[0].repository_url}:${var.image_tag}", null))
   ecr_repository_arns = var.image_uri == null ? [module.ecr_image[0].repository_arn] : compact([
     local.explicit_repository_arn,
@@ -38,11 +51,20 @@ module "sagemaker_endpoint" {
   name                = var.name
   image_uri           = local.image_uri
   ecr_repository_arns = local.ecr_repository_arns
-  environment         = var.model_env
+  environment         = merge(local.async_env, var.model_env)
 
   serverless                 = var.serverless
   serverless_memory_mb       = var.serverless_memory_mb
   serverless_max_concurrency = var.serverless_max_concurrency
+
+  async_inference                  = var.async_inference
+  async_bucket_name                = var.async_bucket_name
+  async_s3_kms_key_arn             = var.async_s3_kms_key_arn
+  async_expire_days                = var.async_expire_days
+  async_max_concurrent_invocations = var.async_max_concurrent_invocations
+  async_backlog_per_instance       = var.async_backlog_per_instance
+  async_success_topic_arn          = var.async_success_topic_arn
+  async_error_topic_arn            = var.async_error_topic_arn
 
   instance_type                   = var.instance_type
   min_capacity                    = var.min_instances
@@ -58,8 +80,11 @@ module "sagemaker_endpoint" {
   tags                    = var.tags
 }
 
+# An asynchronous endpoint takes its requests from S3 (expense-cli report --async), not through
+# InvokeEndpoint: no function URL in that mode.
 module "function_url" {
   source = "./modules/function_url"
+  count  = var.async_inference ? 0 : 1
 
   name          = var.name
   lambda_zip    = var.lambda_zip
@@ -88,4 +113,9 @@ module "function_url" {
   fetch_timeout_s    = 10
   allow_http_urls    = false
   log_level          = "INFO"
+}
+
+moved {
+  from = module.function_url
+  to   = module.function_url[0]
 }

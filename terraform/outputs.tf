@@ -1,11 +1,11 @@
 output "function_url" {
-  description = "HTTPS URL of the Lambda function URL (SigV4-signed requests in iam mode, bearer token in token mode)."
-  value       = module.function_url.function_url
+  description = "HTTPS URL of the Lambda function URL (SigV4-signed requests in iam mode, bearer token in token mode); null in async mode."
+  value       = try(module.function_url[0].function_url, null)
 }
 
 output "function_name" {
-  description = "Name of the Lambda function."
-  value       = module.function_url.function_name
+  description = "Name of the Lambda function; null in async mode."
+  value       = try(module.function_url[0].function_name, null)
 }
 
 output "auth" {
@@ -35,7 +35,7 @@ output "repository_url" {
 
 output "token_parameter_name" {
   description = "SSM parameter holding the bearer token (token mode), or null in iam mode."
-  value       = module.function_url.token_parameter_name
+  value       = try(module.function_url[0].token_parameter_name, null)
 }
 
 output "region" {
@@ -49,6 +49,16 @@ output "region" {
 }
 
 output "autoscaling" {
-  description = "Autoscaling of the real-time endpoint: min, max, target (invocations/min/instance), scale_in_cooldown, scale_out_cooldown, metric; null when serverless."
+  description = "Autoscaling of the endpoint: min, max, target (invocations/min/instance; async: queued requests per instance), scale_in_cooldown, scale_out_cooldown, metric; null when serverless."
   value       = module.sagemaker_endpoint.autoscaling
+}
+
+output "async_input_path" {
+  description = "Async mode: S3 prefix expense-cli uploads documents to (s3://BUCKET/inputs); null otherwise."
+  value       = try(module.sagemaker_endpoint.async_inference.input_path, null)
+}
+
+output "async_inference" {
+  description = "Async mode: the bucket and the S3 paths of inputs, outputs and failures; null otherwise."
+  value       = module.sagemaker_endpoint.async_inference
 }

@@ -13,7 +13,7 @@ run "iam_mode" {
   command = plan
 
   assert {
-    condition     = module.function_url.authorization_type == "AWS_IAM"
+    condition     = module.function_url[0].authorization_type == "AWS_IAM"
     error_message = "iam mode must use an AWS_IAM function URL."
   }
   assert {
@@ -22,27 +22,27 @@ run "iam_mode" {
   }
   assert {
     condition = alltrue([
-      for s in jsondecode(module.function_url.policy).Statement :
+      for s in jsondecode(module.function_url[0].policy).Statement :
       !anytrue([for a in flatten([s.Action]) : startswith(a, "ssm:") || startswith(a, "kms:")])
     ])
     error_message = "iam mode must not grant any SSM or KMS permission."
   }
   assert {
     condition = [
-      for s in jsondecode(module.function_url.policy).Statement : s.Resource
+      for s in jsondecode(module.function_url[0].policy).Statement : s.Resource
       if contains(flatten([s.Action]), "sagemaker:InvokeEndpoint")
     ] == ["arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"]
     error_message = "Exactly one statement may invoke, and only the stack's endpoint."
   }
   assert {
     condition = toset(flatten([
-      for s in jsondecode(module.function_url.policy).Statement : flatten([s.Action])
+      for s in jsondecode(module.function_url[0].policy).Statement : flatten([s.Action])
     ])) == toset(["sagemaker:InvokeEndpoint", "logs:CreateLogStream", "logs:PutLogEvents"])
     error_message = "The function may only invoke the endpoint and write its logs."
   }
   assert {
     condition = [
-      for s in jsondecode(module.function_url.policy).Statement : s.Resource
+      for s in jsondecode(module.function_url[0].policy).Statement : s.Resource
       if contains(flatten([s.Action]), "logs:PutLogEvents")
     ] == ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/expense:*"]
     error_message = "The function may only write to its own log group."
@@ -58,7 +58,7 @@ run "token_mode" {
   }
 
   assert {
-    condition     = module.function_url.authorization_type == "NONE"
+    condition     = module.function_url[0].authorization_type == "NONE"
     error_message = "token mode must use a NONE function URL (the handler checks the token)."
   }
   assert {
@@ -66,19 +66,19 @@ run "token_mode" {
     error_message = "The token parameter must be /NAME/auth-token."
   }
   assert {
-    condition     = module.function_url.environment["AUTH_MODE"] == "token" && module.function_url.environment["TOKEN_PARAMETER"] == "/expense/auth-token"
+    condition     = module.function_url[0].environment["AUTH_MODE"] == "token" && module.function_url[0].environment["TOKEN_PARAMETER"] == "/expense/auth-token"
     error_message = "The handler must be told the mode and the parameter name."
   }
   assert {
     condition = [
-      for s in jsondecode(module.function_url.policy).Statement : s.Resource
+      for s in jsondecode(module.function_url[0].policy).Statement : s.Resource
       if contains(flatten([s.Action]), "ssm:GetParameter")
     ] == ["arn:aws:ssm:us-east-1:123456789012:parameter/expense/auth-token"]
     error_message = "token mode must grant ssm:GetParameter on exactly the token parameter."
   }
   assert {
     condition = toset(flatten([
-      for s in jsondecode(module.function_url.policy).Statement : flatten([s.Action])
+      for s in jsondecode(module.function_url[0].policy).Statement : flatten([s.Action])
     ])) == toset(["sagemaker:InvokeEndpoint", "logs:CreateLogStream", "logs:PutLogEvents", "ssm:GetParameter"])
     error_message = "token mode adds only ssm:GetParameter (the AWS-managed aws/ssm key needs no kms grant)."
   }
@@ -99,7 +99,7 @@ run "token_mode_with_other_name" {
   }
   assert {
     condition = [
-      for s in jsondecode(module.function_url.policy).Statement : s.Resource
+      for s in jsondecode(module.function_url[0].policy).Statement : s.Resource
       if contains(flatten([s.Action]), "ssm:GetParameter")
     ] == ["arn:aws:ssm:us-east-1:123456789012:parameter/team-receipts/auth-token"]
     error_message = "ssm:GetParameter must be scoped to the parameter of this stack."
@@ -114,7 +114,7 @@ run "cors" {
   }
 
   assert {
-    condition     = module.function_url.cors[0].allow_origins == toset(["https://app.example.com"]) && module.function_url.cors[0].allow_methods == toset(["POST"])
+    condition     = module.function_url[0].cors[0].allow_origins == toset(["https://app.example.com"]) && module.function_url[0].cors[0].allow_methods == toset(["POST"])
     error_message = "CORS must allow the given origins and POST."
   }
 }
@@ -123,7 +123,7 @@ run "no_cors_by_default" {
   command = plan
 
   assert {
-    condition     = length(module.function_url.cors) == 0
+    condition     = length(module.function_url[0].cors) == 0
     error_message = "Without origins there is no CORS configuration."
   }
 }

@@ -49,7 +49,7 @@ run "defaults_realtime_with_autoscaling" {
     error_message = "Names derive from var.name and the region from var.region."
   }
   assert {
-    condition = module.function_url.environment == tomap({
+    condition = module.function_url[0].environment == tomap({
       ENDPOINT_NAME         = "expense"
       AUTH_MODE             = "iam"
       MAX_BODY_BYTES        = "6000000"

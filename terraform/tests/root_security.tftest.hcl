@@ -19,11 +19,11 @@ run "security_defaults" {
     error_message = "Defaults: mutable tags, AES256 images."
   }
   assert {
-    condition     = module.sagemaker_endpoint.kms_key_arn == null && module.sagemaker_endpoint.log_kms_key_arn == null && module.function_url.log_kms_key_arn == null
+    condition     = module.sagemaker_endpoint.kms_key_arn == null && module.sagemaker_endpoint.log_kms_key_arn == null && module.function_url[0].log_kms_key_arn == null
     error_message = "Defaults: AWS-managed keys for the endpoint volume and both log groups."
   }
   assert {
-    condition     = jsondecode(module.function_url.trust_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    condition     = jsondecode(module.function_url[0].trust_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
     error_message = "The Lambda role trusts Lambda only for this account by default."
   }
   assert {
@@ -59,12 +59,12 @@ run "customer_keys_and_immutable_tags" {
     error_message = "endpoint_kms_key_arn must reach the endpoint config's volume key."
   }
   assert {
-    condition     = module.sagemaker_endpoint.log_kms_key_arn == var.log_kms_key_arn && module.function_url.log_kms_key_arn == var.log_kms_key_arn
+    condition     = module.sagemaker_endpoint.log_kms_key_arn == var.log_kms_key_arn && module.function_url[0].log_kms_key_arn == var.log_kms_key_arn
     error_message = "log_kms_key_arn must reach both log groups."
   }
   assert {
     condition = [
-      for s in jsondecode(module.function_url.policy).Statement : s.Resource if s.Action == "kms:Decrypt"
+      for s in jsondecode(module.function_url[0].policy).Statement : s.Resource if s.Action == "kms:Decrypt"
     ] == [var.token_kms_key_arn]
     error_message = "token_kms_key_arn must reach the token parameter (the role may decrypt with that key only)."
   }
@@ -93,7 +93,7 @@ run "trust_conditions_off" {
   }
 
   assert {
-    condition     = !can(jsondecode(module.function_url.trust_policy).Statement[0].Condition) && !can(jsondecode(module.sagemaker_endpoint.trust_policy).Statement[0].Condition)
+    condition     = !can(jsondecode(module.function_url[0].trust_policy).Statement[0].Condition) && !can(jsondecode(module.sagemaker_endpoint.trust_policy).Statement[0].Condition)
     error_message = "trust_source_conditions = false must reach both roles."
   }
 }

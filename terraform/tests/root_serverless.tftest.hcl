@@ -35,7 +35,7 @@ run "serverless_has_no_autoscaling" {
     error_message = "A serverless variant has no instance type or count."
   }
   assert {
-    condition     = module.function_url.environment["MAX_DOCUMENT_BYTES"] == "2900000" && module.function_url.environment["MAX_PAYLOAD_BYTES"] == "4000000"
+    condition     = module.function_url[0].environment["MAX_DOCUMENT_BYTES"] == "2900000" && module.function_url[0].environment["MAX_PAYLOAD_BYTES"] == "4000000"
     error_message = "Serverless endpoints take at most 4 MB of payload: 2.9 MB of document once base64-encoded."
   }
 }

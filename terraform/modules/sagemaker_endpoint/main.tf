@@ -16,6 +16,12 @@ locals {
     role        = aws_iam_role.execution.name
   })), 0, 8)
 
+  # An endpoint in async mode scales down to zero instances when its queue is empty.
+  min_capacity = var.async_inference ? 0 : var.min_capacity
+  async_config_hash = var.async_inference ? jsonencode([
+    local.async_paths, var.async_max_concurrent_invocations, var.async_s3_kms_key_arn, local.async_topics,
+  ]) : null
+
   variant = {
     instance_type          = var.serverless ? null : var.instance_type
     initial_instance_count = var.serverless ? null : var.min_capacity
@@ -44,7 +50,7 @@ locals {
 
   execution_policy = {
     Version = "2012-10-17"
-    Statement = concat(local.ecr_statements, [
+    Statement = concat(local.ecr_statements, local.async_statements, [
       {
         Sid      = "CreateOwnLogGroup"
         Effect   = "Allow"
@@ -130,7 +136,7 @@ resource "aws_sagemaker_model" "this" {
 
 resource "aws_sagemaker_endpoint_configuration" "this" {
   #checkov:skip=CKV_AWS_98:The ML storage volume is encrypted with an AWS-managed key by default; a customer-managed key is optional via var.kms_key_arn (not allowed with Nitro instances that have local storage).
-  name        = "${var.name}-${substr(sha1(jsonencode([aws_sagemaker_model.this.name, local.variant, var.kms_key_arn])), 0, 8)}"
+  name        = "${var.name}-${substr(sha1(jsonencode(concat([aws_sagemaker_model.this.name, local.variant, var.kms_key_arn], var.async_inference ? [local.async_config_hash] : []))), 0, 8)}"
   kms_key_arn = var.kms_key_arn
 
   production_variants {
@@ -145,6 +151,28 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
       content {
         memory_size_in_mb = serverless_config.value.memory_size_in_mb
         max_concurrency   = serverless_config.value.max_concurrency
+      }
+    }
+  }
+
+  dynamic "async_inference_config" {
+    for_each = var.async_inference ? [local.async_paths] : []
+    content {
+      client_config {
+        max_concurrent_invocations_per_instance = var.async_max_concurrent_invocations
+      }
+      output_config {
+        s3_output_path  = async_inference_config.value.output
+        s3_failure_path = async_inference_config.value.failure
+        kms_key_id      = var.async_s3_kms_key_arn
+
+        dynamic "notification_config" {
+          for_each = length(local.async_topics) > 0 ? [1] : []
+          content {
+            success_topic = var.async_success_topic_arn
+            error_topic   = var.async_error_topic_arn
+          }
+        }
       }
     }
   }
@@ -171,7 +199,7 @@ resource "aws_appautoscaling_target" "this" {
   service_namespace  = "sagemaker"
   resource_id        = "endpoint/${aws_sagemaker_endpoint.this.name}/variant/${local.variant_name}"
   scalable_dimension = "sagemaker:variant:DesiredInstanceCount"
-  min_capacity       = var.min_capacity
+  min_capacity       = local.min_capacity
   max_capacity       = var.max_capacity
   tags               = var.tags
 }
@@ -179,19 +207,36 @@ resource "aws_appautoscaling_target" "this" {
 resource "aws_appautoscaling_policy" "this" {
   count = local.autoscaling ? 1 : 0
 
-  name               = "${var.name}-invocations-per-instance"
+  name               = var.async_inference ? "${var.name}-backlog-per-instance" : "${var.name}-invocations-per-instance"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.this[0].service_namespace
   resource_id        = aws_appautoscaling_target.this[0].resource_id
   scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.target_invocations_per_instance
+    target_value       = var.async_inference ? var.async_backlog_per_instance : var.target_invocations_per_instance
     scale_in_cooldown  = var.scale_in_cooldown
     scale_out_cooldown = var.scale_out_cooldown
 
-    predefined_metric_specification {
-      predefined_metric_type = "SageMakerVariantInvocationsPerInstance"
+    dynamic "predefined_metric_specification" {
+      for_each = var.async_inference ? [] : [1]
+      content {
+        predefined_metric_type = "SageMakerVariantInvocationsPerInstance"
+      }
+    }
+
+    # Async: queued requests per instance (AWS's recommended metric for asynchronous endpoints).
+    dynamic "customized_metric_specification" {
+      for_each = var.async_inference ? [1] : []
+      content {
+        namespace   = "AWS/SageMaker"
+        metric_name = "ApproximateBacklogSizePerInstance"
+        statistic   = "Average"
+        dimensions {
+          name  = "EndpointName"
+          value = aws_sagemaker_endpoint.this.name
+        }
+      }
     }
   }
 }

@@ -51,7 +51,17 @@ output "autoscaling" {
     target             = aws_appautoscaling_policy.this[0].target_tracking_scaling_policy_configuration[0].target_value
     scale_in_cooldown  = aws_appautoscaling_policy.this[0].target_tracking_scaling_policy_configuration[0].scale_in_cooldown
     scale_out_cooldown = aws_appautoscaling_policy.this[0].target_tracking_scaling_policy_configuration[0].scale_out_cooldown
-    metric             = "SageMakerVariantInvocationsPerInstance"
+    metric             = var.async_inference ? "ApproximateBacklogSizePerInstance" : "SageMakerVariantInvocationsPerInstance"
+  } : null
+}
+
+output "async_inference" {
+  description = "Async mode: the bucket and the S3 paths of inputs, outputs and failures, or null."
+  value = var.async_inference ? {
+    bucket       = local.async_bucket
+    input_path   = local.async_paths.input
+    output_path  = local.async_paths.output
+    failure_path = local.async_paths.failure
   } : null
 }
 
@@ -73,4 +83,9 @@ output "log_kms_key_arn" {
 output "trust_policy" {
   description = "The execution role's trust policy, as JSON."
   value       = aws_iam_role.execution.assume_role_policy
+}
+
+output "environment" {
+  description = "Environment variables of the model container."
+  value       = aws_sagemaker_model.this.primary_container[0].environment
 }

@@ -185,3 +185,91 @@ variable "trust_source_conditions" {
   type        = bool
   default     = true
 }
+
+variable "async_inference" {
+  description = "Asynchronous inference: requests queue from S3, results land in S3, instances scale between 0 and max_capacity on the queue (not with serverless)."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !(var.async_inference && var.serverless)
+    error_message = "Choose one of serverless and async_inference."
+  }
+}
+
+variable "async_bucket_name" {
+  description = "Async: an existing bucket for inputs, outputs and failures (bring your own: its encryption, access block, TLS policy and expiry are yours); null creates one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.async_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.async_bucket_name))
+    error_message = "async_bucket_name must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)."
+  }
+}
+
+variable "async_s3_kms_key_arn" {
+  description = "Async: customer-managed KMS key for the bucket's objects (SSE-KMS), or null for SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.async_s3_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.async_s3_kms_key_arn))
+    error_message = "async_s3_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "async_expire_days" {
+  description = "Async: days after which inputs, outputs and failures are deleted from the created bucket."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.async_expire_days >= 1 && var.async_expire_days <= 3650 && floor(var.async_expire_days) == var.async_expire_days
+    error_message = "async_expire_days must be a whole number from 1 to 3650."
+  }
+}
+
+variable "async_max_concurrent_invocations" {
+  description = "Async: requests one instance works on at once (SageMaker's MaxConcurrentInvocationsPerInstance)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.async_max_concurrent_invocations >= 1 && var.async_max_concurrent_invocations <= 1000 && floor(var.async_max_concurrent_invocations) == var.async_max_concurrent_invocations
+    error_message = "async_max_concurrent_invocations must be a whole number from 1 to 1000."
+  }
+}
+
+variable "async_backlog_per_instance" {
+  description = "Async: target-tracking target for ApproximateBacklogSizePerInstance (queued requests per instance)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.async_backlog_per_instance > 0 && var.async_backlog_per_instance <= 10000
+    error_message = "async_backlog_per_instance must be greater than 0 and at most 10000."
+  }
+}
+
+variable "async_success_topic_arn" {
+  description = "Async: optional SNS topic told of each success (the endpoint's role may publish to it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.async_success_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.async_success_topic_arn))
+    error_message = "async_success_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "async_error_topic_arn" {
+  description = "Async: optional SNS topic told of each failure (the endpoint's role may publish to it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.async_error_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.async_error_topic_arn))
+    error_message = "async_error_topic_arn must be an SNS topic ARN."
+  }
+}

@@ -32,7 +32,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.function_url.aws_cloudwatch_log_group.this
+  target          = module.function_url[0].aws_cloudwatch_log_group.this
   override_during = plan
   values = {
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/expense"
