@@ -285,6 +285,8 @@ def test_one_tesseract_reading_language_data_packages() -> None:
     # no tesseract program (tesseract-ocr, or anything pulling it in): language data only
     assert all(re.fullmatch(r"tesseract-ocr-[a-z_]+", name) for name in packages), packages
     assert {"tesseract-ocr-eng", "tesseract-ocr-osd"} <= set(packages)
+    european = {"deu", "fra", "spa", "ita", "nld", "por"}  # the common European language packs
+    assert {f"tesseract-ocr-{lang}" for lang in european} <= set(packages)
     env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
     assert "TESSDATA_PREFIX=/opt/expense/tessdata" in env
     assert "EXPENSE_OCR_BACKEND=tesserocr" in env  # no silent fall back to a missing program
