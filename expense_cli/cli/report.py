@@ -65,6 +65,15 @@ ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Recompute every document instead of resuming the report."),
 ]
+DropDuplicatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--drop-duplicates",
+        help="Confirm every likely duplicate (possible_duplicate_of: same merchant, date and "
+        "total, different bytes): leave it out of the totals. Without it they stay in the "
+        "totals; a row whose duplicate_of you set to its possible_duplicate_of stays confirmed.",
+    ),
+]
 ConcurrencyOpt = Annotated[
     int | None,
     typer.Option(
@@ -183,6 +192,11 @@ def _print_result(console: Console, result: ReportResult) -> None:
             f"[yellow]{summary.low_confidence} documents have low-confidence fields "
             "(see the low_confidence column)[/yellow]"
         )
+    if summary.possible_duplicates:
+        console.print(
+            f"[yellow]{summary.possible_duplicates} likely duplicates kept in the totals[/yellow] "
+            "(see possible_duplicate_of; --drop-duplicates leaves them out)"
+        )
     if summary.errors:
         console.print(
             f"[red]{summary.errors} documents failed[/red] (see the error column; "
@@ -208,6 +222,7 @@ def report(
     lang: LangOpt = None,
     min_score: MinScoreOpt = 0.5,
     force: ForceOpt = False,
+    drop_duplicates: DropDuplicatesOpt = False,
     concurrency: ConcurrencyOpt = None,
     async_: AsyncOpt = False,
 ) -> None:
@@ -242,6 +257,7 @@ def report(
                 target,
                 min_score=min_score,
                 force=force,
+                drop_duplicates=drop_duplicates,
                 concurrency=concurrency,
                 progress=bar,
             )

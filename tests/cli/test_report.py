@@ -29,6 +29,7 @@ from tests.report._fake import (
     ORDER,
     FakeTarget,
     folder_answers,
+    likely_duplicates,
     make_folder,
     refuse_listing,
 )
@@ -360,3 +361,32 @@ def test_unreadable_folders_and_not_documents_are_reported(
     assert "2 documents failed" in result.stdout
     rows = {Path(r["file"]).name: r for r in json.loads(out.read_text())["rows"]}
     assert "named .pdf but the content is not a PDF" in rows["receipt.pdf"]["error"]
+
+
+def test_likely_duplicates_are_kept_until_drop_duplicates(
+    tmp_path: Path, use_target: Callable[[Any], Any]
+) -> None:
+    folder, target = likely_duplicates(tmp_path / "in")
+    use_target(target)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["report", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 likely duplicates kept in the totals" in result.stdout
+    assert "--drop-duplicates" in result.stdout
+    summary = json.loads(out.read_text(encoding="utf-8"))["summary"]
+    assert (summary["by_currency"][0]["total"], summary["possible_duplicates"]) == ("34.74", 1)
+
+    result = runner.invoke(app, ["report", str(folder), "--out", str(out), "--drop-duplicates"])
+    assert result.exit_code == 0, result.output
+    assert "likely duplicates" not in result.stdout
+    summary = json.loads(out.read_text(encoding="utf-8"))["summary"]
+    assert (summary["by_currency"][0]["total"], summary["duplicates"]) == ("17.37", 2)
+    assert len(target.calls) == 2  # the second run resumed
+
+
+def test_drop_duplicates_is_a_flag(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--help"])
+    assert "--drop-duplicates" in result.stdout
+    result = runner.invoke(app, ["report", str(tmp_path), "--drop-duplicates=yes"])
+    assert result.exit_code == 1
+    assert result.output == "error: Option '--drop-duplicates' does not take a value\n"

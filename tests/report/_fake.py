@@ -208,3 +208,20 @@ def refuse_listing(monkeypatch: Any, folder_name: str) -> None:
         return real(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
+
+
+def likely_duplicates(folder: Path) -> tuple[Path, FakeTarget]:
+    """``folder`` with a scan, a photo of the same receipt (other bytes; the merchant read with
+    OCR noise) and a byte-identical copy of the scan; a fake target that answers for them."""
+    folder.mkdir()
+    scan, photo = documents()["a.png"], documents()["b.jpg"]
+    (folder / "1-scan.png").write_bytes(scan)
+    (folder / "2-photo 📷.jpg").write_bytes(photo)
+    (folder / "3-copy.png").write_bytes(scan)
+    spec = Spec("ACME COFFEE ROASTERS", "17.37", "EUR", "2024-01-03")
+    noisy = Spec("ACME C0FFEE R0ASTERS", "17.37", "EUR", "2024-01-03")
+    answers: dict[str, Answer | list[Answer]] = {
+        sha256(scan): result_for(spec),
+        sha256(photo): result_for(noisy),
+    }
+    return folder, FakeTarget(answers)

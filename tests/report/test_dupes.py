@@ -10,7 +10,7 @@ import pytest
 
 from expense_cli.report import Row, build_report, read_report, summarize
 from expense_cli.report._dupes import confirmed, mark_possible_duplicates, same_merchant
-from tests.report._fake import FakeTarget
+from tests.report._fake import FakeTarget, likely_duplicates
 
 
 @pytest.mark.parametrize(
@@ -142,18 +142,7 @@ def test_many_rows_compare_only_within_date_and_total() -> None:
 
 # -- through build_report (fake target: the photo and the scan have different bytes) --------------
 def _pair(tmp_path: Path) -> tuple[Path, FakeTarget]:
-    from tests.report._fake import Spec, documents, result_for, sha256
-
-    folder = tmp_path / "in"
-    folder.mkdir()
-    scan, photo = documents()["a.png"], documents()["b.jpg"]
-    (folder / "1-scan.png").write_bytes(scan)
-    (folder / "2-photo 📷.jpg").write_bytes(photo)
-    (folder / "3-copy.png").write_bytes(scan)  # byte-identical
-    spec = Spec("ACME COFFEE ROASTERS", "17.37", "EUR", "2024-01-03")
-    noisy = Spec("ACME C0FFEE R0ASTERS", "17.37", "EUR", "2024-01-03")
-    answers = {sha256(scan): result_for(spec), sha256(photo): result_for(noisy)}
-    return folder, FakeTarget(answers)  # type: ignore[arg-type]
+    return likely_duplicates(tmp_path / "in")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
