@@ -48,6 +48,7 @@ MAX_LENGTH = 512
 STRIDE = min(MAX_LENGTH // 2, 256)  # tokens shared by consecutive windows, as the reference
 TOKEN_BUDGET = 8192  # padded tokens per forward chunk: bounds activation memory
 NO_ANSWER: tuple[float, tuple[int, ...]] = (-1.0, ())
+DECODE_CHUNK = 64  # windows decoded at once: 64 x 512 x 512 span scores = 64 MiB at most
 
 
 @dataclass(frozen=True)
@@ -278,13 +279,16 @@ class QAModel:
         p_start[:, 0] = 0.0  # ... and is then zeroed
         p_end[:, 0] = 0.0
         max_len = length if tokens is not None else self.max_answer_tokens
-        scores = p_start.unsqueeze(2) * p_end.unsqueeze(1)  # [n, i, j] = P(start=i) P(end=j)
         band = torch.ones((length, length), dtype=torch.bool).triu().tril(max_len - 1)
-        scores = torch.where(band, scores, 0.0)
-        best = scores.flatten(1).argmax(dim=1)
+        best: list[tuple[int, float]] = []  # per feature: flat (i, j) index and its score
+        for first in range(0, n, DECODE_CHUNK):  # [chunk, i, j] = P(start=i) P(end=j)
+            part = slice(first, first + DECODE_CHUNK)
+            scores = torch.where(band, p_start[part].unsqueeze(2) * p_end[part].unsqueeze(1), 0.0)
+            top = scores.flatten(1).max(dim=1)
+            best += zip(top.indices.tolist(), top.values.tolist(), strict=True)
         results: list[tuple[float, tuple[int, ...]]] = []
-        for feature in range(n):
-            i, j = divmod(int(best[feature]), length)
+        for feature, (flat, score) in enumerate(best):
+            i, j = divmod(flat, length)
             span: Sequence[int] = range(i, j + 1)
             if tokens is not None:
                 span = [t for t in span if int(tokens[feature, t].argmax()) == 1]
@@ -293,9 +297,7 @@ class QAModel:
             if not ids or ids[0] is None or ids[-1] is None:
                 results.append(NO_ANSWER)
             else:
-                results.append(
-                    (float(scores[feature, i, j]), tuple(w for w in ids if w is not None))
-                )
+                results.append((score, tuple(w for w in ids if w is not None)))
         return results
 
     def answer(self, pairs: Sequence[tuple[str, PageWords]]) -> list[tuple[float, tuple[int, ...]]]:

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from expense_cli.engine import DEFAULT_FIELDS, Engine, EngineConfig
+from expense_cli.engine import _qa as qa_module
 from expense_cli.engine._qa import NO_ANSWER, Answer, PageWords, QAModel
 from expense_cli.errors import BadRequest, ConfigError
 from expense_cli.synthetic import Plant, dense_invoice, receipt_pdf, render_receipt
@@ -48,6 +49,20 @@ def test_batched_answers_equal_one_question_at_a_time(random_qa: QAModel) -> Non
     assert [ids for _, ids in batched] == [ids for _, ids in single]
     assert [s for s, _ in batched] == pytest.approx([s for s, _ in single], rel=1e-4)
     assert len({ids for _, ids in batched}) > 1  # a random model does not answer one span
+
+
+def test_decoding_in_chunks_changes_nothing(
+    random_qa: QAModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Span scores are decoded DECODE_CHUNK windows at a time (bounded memory); any chunk size
+    gives the same answers, on short pages and on a dense page of several windows."""
+    ((words, boxes),) = dense_invoice(3, pages=(1, 1), words=(600, 600))
+    pairs = [(q, page) for q in QUESTIONS for page in [*PAGES, PageWords(words, boxes)]]
+    whole = random_qa.answer(pairs)
+    assert len(random_qa.encode(pairs)[2]) > len(pairs)  # the dense page has several windows
+    for chunk in (1, 3):
+        monkeypatch.setattr(qa_module, "DECODE_CHUNK", chunk)
+        assert random_qa.answer(pairs) == whole
 
 
 def test_long_pages_are_split_with_a_stride(model_factory: Callable[..., Path]) -> None:
@@ -182,6 +197,7 @@ def test_window_whose_head_keeps_no_token_gives_no_answer(
 
 _HUB_SCRIPT = """
 import sys
+from expense_cli.engine import _qa as qa_module
 from expense_cli.engine._qa import NO_ANSWER, Answer, PageWords, QAModel
 from expense_cli.errors import ConfigError
 qa = QAModel("acme/layoutlm-receipts", sys.argv[1])
