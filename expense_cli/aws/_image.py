@@ -194,6 +194,19 @@ def library_build_args() -> list[str]:
     return argv
 
 
+def _backend_build_args(backend: str, quantize: bool) -> list[str]:
+    """The accuracy gate's choice (``expense_cli/engine/_gate.py``) for the Dockerfile's
+    ``EXPENSE_BACKEND``/``EXPENSE_QUANTIZE``; none for its defaults (torch fp32)."""
+    if (backend, quantize) == ("torch", False):
+        return []
+    return [
+        "--build-arg",
+        f"EXPENSE_BACKEND={backend}",
+        "--build-arg",
+        f"EXPENSE_QUANTIZE={int(quantize)}",
+    ]
+
+
 def registry_of(image: str) -> str:
     """The registry host of an image reference (``docker.io`` when it names none)."""
     first = image.split("/", 1)[0]
@@ -385,6 +398,8 @@ class Docker:
         base_image: str,
         model_id: str,
         revision: str,
+        backend: str = "torch",
+        quantize: bool = False,
         on_line: LineCallback | None = None,
     ) -> BuiltImage:
         argv = [self.binary, "build", "--platform", "linux/amd64"]
@@ -401,6 +416,7 @@ class Docker:
             "--build-arg",
             f"MODEL_REVISION={revision}",
             *library_build_args(),
+            *_backend_build_args(backend, quantize),
             "-t",
             tag,
             str(context),

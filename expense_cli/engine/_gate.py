@@ -21,7 +21,7 @@ from pathlib import Path
 from ._config import EngineConfig
 from ._eval import REFERENCE, VARIANTS, EvalReport, VariantScore, evaluate, find_labelled
 
-__all__ = ["DEFAULT_THRESHOLD", "Decision", "choose", "run_gate"]
+__all__ = ["DEFAULT_THRESHOLD", "BuildChoice", "Decision", "build_choice", "choose", "run_gate"]
 
 DEFAULT_THRESHOLD = 0.98
 
@@ -88,7 +88,109 @@ def run_gate(
     ordered = list(dict.fromkeys([REFERENCE, *variants]))
     with tempfile.TemporaryDirectory(prefix="expense-gate-") as tmp:
         if folder is None:
-            labelled_set(tmp)
+            labelled_set(tmp, receipts=3 if _ocr_available(config) else 0)
             folder = tmp
         report = evaluate(find_labelled(folder), config, ordered, on_progress=on_progress)
     return Decision(choose(report.variants, threshold), threshold, report)
+
+
+def _ocr_available(config: EngineConfig) -> bool:
+    """Rendered receipts need tesseract on the build host; invoices have a text layer."""
+    from ..errors import ConfigError
+    from ._ocr import create_ocr
+
+    try:
+        create_ocr(config.ocr_backend, config.ocr_lang, config.ocr_psm)
+    except ConfigError:
+        return False
+    return True
+
+
+BUILD_BACKEND_ENV = "EXPENSE_BUILD_BACKEND"  # auto (the gate) | torch | torch-int8 | onnx | ...
+THRESHOLD_ENV = "EXPENSE_GATE_THRESHOLD"  # 0..1, default DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class BuildChoice:
+    """What ``expense-cli build`` bakes into the image, and why (the lines it prints)."""
+
+    variant: str
+    lines: tuple[str, ...]
+
+    @property
+    def backend(self) -> str:
+        return VARIANTS[self.variant][0]
+
+    @property
+    def quantize(self) -> bool:
+        return VARIANTS[self.variant][1]
+
+
+def _threshold(env: dict[str, str]) -> float:
+    from ..errors import ConfigError
+
+    raw = env.get(THRESHOLD_ENV, "").strip()
+    try:
+        value = float(raw.removesuffix("%")) / (100 if raw.endswith("%") else 1) if raw else None
+    except ValueError:
+        value = -1.0
+    if value is None:
+        return DEFAULT_THRESHOLD
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{THRESHOLD_ENV} must be a fraction 0..1 (or a percentage), got {raw!r}")
+    return value
+
+
+def build_choice(
+    model_dir: Path,
+    *,
+    gpu: bool,
+    env: dict[str, str],
+    on_progress: Callable[[str], None] | None = None,
+) -> BuildChoice:
+    """Export ``model_dir`` (the image's copy of the weights) to ONNX and run the gate on it.
+
+    ``EXPENSE_BUILD_BACKEND`` forces a variant (no gate); a GPU instance runs torch on CUDA;
+    without the ``onnx`` extra, or when the export or the gate fails, the image keeps torch fp32
+    (the reference and fallback), saying why.
+    """
+    from ..errors import ConfigError, ExpenseError
+
+    wanted = (env.get(BUILD_BACKEND_ENV) or "auto").strip().lower()
+    if wanted != "auto" and wanted not in VARIANTS:
+        raise ConfigError(
+            f"{BUILD_BACKEND_ENV} must be auto or one of {', '.join(VARIANTS)}, got {wanted!r}"
+        )
+    threshold = _threshold(env)
+    if gpu and wanted in ("auto", REFERENCE):
+        return BuildChoice(REFERENCE, ("GPU instance: torch on CUDA (ONNX Runtime runs on CPU)",))
+    if wanted == REFERENCE:
+        return BuildChoice(REFERENCE, (f"{BUILD_BACKEND_ENV}={wanted}: no accuracy gate",))
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        if wanted != "auto":
+            raise ConfigError(
+                f"{BUILD_BACKEND_ENV}={wanted} needs the onnx extra: "
+                "pip install 'expense-cli[onnx]'"
+            ) from None
+        return BuildChoice(
+            REFERENCE, ("accuracy gate skipped (pip install 'expense-cli[onnx]'): torch fp32",)
+        )
+    from ._onnx import export_onnx
+
+    try:
+        export_onnx(model_dir, int8=True)
+    except Exception as exc:  # any reason the checkpoint does not export: torch stays
+        if wanted != "auto":
+            raise ConfigError(f"cannot export {model_dir} to ONNX: {exc}") from None
+        reason = " ".join(str(exc).split())[:200]
+        return BuildChoice(REFERENCE, (f"ONNX export failed ({reason}): torch fp32",))
+    if wanted != "auto":
+        return BuildChoice(wanted, (f"{BUILD_BACKEND_ENV}={wanted}: no accuracy gate",))
+    config = EngineConfig(model=str(model_dir), device="cpu")
+    try:
+        decision = run_gate(config, threshold=threshold, on_progress=on_progress)
+    except ExpenseError as exc:
+        return BuildChoice(REFERENCE, (f"accuracy gate failed ({exc.message}): torch fp32",))
+    return BuildChoice(decision.variant, tuple(decision.lines()))

@@ -1,26 +1,31 @@
 """The model image: assemble the build context, ``docker build``, tag and push to ECR.
 
 The context is ``pyproject.toml``, ``README.md``, ``expense_cli/``, ``container/`` and the model
-snapshot (``expense_cli/aws/_image.py`` assemble_context, fetch_model); the Dockerfile is
-``container/Dockerfile``. Registries in ECR (the AWS base images, the deployment's repository)
+snapshot (``expense_cli/aws/_image.py`` assemble_context, fetch_model) with its ONNX export; the
+Dockerfile is ``container/Dockerfile``. Before the build, the accuracy gate
+(``expense_cli/engine/_gate.py`` build_choice) picks the backend/precision the image runs
+(``EXPENSE_BUILD_BACKEND``, ``EXPENSE_GATE_THRESHOLD``) and prints its figures.
+Registries in ECR (the AWS base images, the deployment's repository)
 are logged in to with a token from the session first.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...aws import assemble_context, ecr_logins, fetch_model, registry_of
-from ...aws._image import ecr_region
-from .progress import step
+from ...aws._image import _gpu, ecr_region
+from .progress import err, step
 
 if TYPE_CHECKING:
     import boto3
 
     from ...aws import DeploySettings, Docker
+    from ...engine._gate import BuildChoice
 
 __all__ = ["build_image", "push_image"]
 
@@ -42,6 +47,7 @@ def build_image(
         context = assemble_context(Path(tmp))
         with step(f"Fetching the model {settings.model or '(default)'}"):
             snapshot = fetch_model(context / "model", settings.model, settings.revision)
+        choice = _choose_backend(context / "model", settings)
         local_tag = tag or f"{settings.name}:{_image_tag(snapshot.revision)}"
         if session is not None and ecr_region(registry_of(base)) is not None:
             with step(f"Logging in to {registry_of(base)}"):
@@ -53,6 +59,8 @@ def build_image(
                 base_image=base,
                 model_id=snapshot.model_id,
                 revision=snapshot.revision,
+                backend=choice.backend,
+                quantize=choice.quantize,
                 on_line=update,
             )
     return {
@@ -60,7 +68,20 @@ def build_image(
         "model_id": snapshot.model_id,
         "revision": snapshot.revision,
         "base_image": base,
+        "backend": choice.variant,
     }
+
+
+def _choose_backend(model_dir: Path, settings: DeploySettings) -> BuildChoice:
+    """Export the model to ONNX next to its weights and run the accuracy gate on it."""
+    from ...engine._gate import build_choice
+
+    gpu = _gpu(settings.instance_type or "")
+    with step("Accuracy gate (ONNX export, backends compared)") as update:
+        choice = build_choice(model_dir, gpu=gpu, env=dict(os.environ), on_progress=update)
+    for line in choice.lines:
+        err.print(f"  {line}", markup=False)
+    return choice
 
 
 def push_image(docker: Docker, session: boto3.Session, local_tag: str, repository: str) -> str:
