@@ -418,6 +418,19 @@ def test_deploy_builds_pushes_and_uses_token_auth(
     assert load_config(project).auth_token == token
     assert docker_calls.calls == []  # --image-uri: no docker at all
 
+    # --rotate-token really replaces the SSM value (a write-only value is rewritten only when
+    # its version changes: the CLI derives the version from the token).
+    rotated = runner.invoke(app, ["deploy", "--yes", "--image-uri", pushed, "--rotate-token"])
+    assert rotated.exit_code == 0, rotated.output
+    new_token = load_config(project).auth_token
+    assert new_token and new_token != token and new_token in rotated.stdout
+    parameter = _boto(moto, "ssm").get_parameter(
+        Name=config.outputs["token_parameter_name"], WithDecryption=True
+    )
+    assert parameter["Parameter"]["Value"] == new_token
+    state = (project / ".expense" / "terraform" / "terraform.tfstate").read_text()
+    assert token not in state and new_token not in state
+
     destroyed = runner.invoke(app, ["destroy", "--yes"])
     assert destroyed.exit_code == 0, destroyed.output
     assert _boto(moto, "ecr").describe_repositories()["repositories"] == []

@@ -7,6 +7,7 @@ goes into the variables file: it reaches Terraform through ``TF_VAR_auth_token``
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,16 @@ def terraform_env(settings: DeploySettings, config: ProjectConfig) -> dict[str, 
         env["AWS_PROFILE"] = settings.profile
     if settings.auth == "token" and config.auth_token:
         env["TF_VAR_auth_token"] = config.auth_token  # never written into the tfvars file
+        env["TF_VAR_auth_token_version"] = str(token_version(config.auth_token))
     return env
+
+
+def token_version(token: str) -> int:
+    """The stack's ``auth_token_version`` for ``token``: Terraform cannot see a write-only value,
+    so SSM gets a new token only when this number changes. Derived from the token (a 48-bit
+    prefix of its SHA-256, which tells nothing about it), it changes with every new token
+    (``deploy --rotate-token``) and stays put otherwise, with no counter to keep."""
+    return int(hashlib.sha256(token.encode("utf-8")).hexdigest()[:12], 16) + 1
 
 
 def terraform_variables(
