@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import contract
+from ..errors import BadRequest
 from ._config import Limits
 
 __all__ = ["DEFAULT_FIELDS", "FieldSpec", "Query", "plan_queries"]
@@ -48,8 +49,12 @@ def plan_queries(questions: Sequence[str] | None, limits: Limits) -> list[Query]
     rules = contract.Limits(
         max_questions=limits.max_questions, max_question_chars=limits.max_question_chars
     )
+    try:
+        checked = contract.check_questions(questions, rules)
+    except contract.ContractError as exc:  # the engine's callers catch ExpenseError
+        raise BadRequest(exc.message, code=exc.code) from None
     queries: list[Query] = []
-    for text in contract.check_questions(questions, rules):
+    for text in checked:
         key = text.lower().replace("-", "_").replace(" ", "_")
         spec = DEFAULT_FIELDS.get(key)
         queries.append(Query(spec.question, key, spec.kind) if spec else Query(text))

@@ -241,9 +241,10 @@ def test_missing_model_dir_is_a_config_error(tmp_path: Path) -> None:
     ("questions", "message"),
     [
         (["q"] * 21, "at most 20"),
-        (["   "], "empty question"),
-        (["x" * 201], "at most 200"),
+        (["   "], "must not be empty"),
+        (["x" * 201], "limited to 200"),
         ([7], "must be a string"),
+        (["total\x07"], "control characters"),
     ],
 )
 def test_bad_questions(engine: Engine, questions: list[object], message: str) -> None:
