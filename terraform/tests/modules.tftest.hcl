@@ -150,6 +150,10 @@ run "sagemaker_serverless" {
     condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.execution.policy).Statement : startswith(s.Sid, "Pull") || s.Sid == "EcrLogin"])
     error_message = "Without ECR repositories the role gets no ECR permission."
   }
+  assert {
+    condition     = aws_sagemaker_model.this.enable_network_isolation == false
+    error_message = "Serverless endpoints do not support network isolation: the model must not ask for it."
+  }
 }
 
 run "function_url_iam" {

@@ -114,9 +114,10 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_sagemaker_model" "this" {
-  name                     = "${var.name}-${local.model_hash}"
-  execution_role_arn       = aws_iam_role.execution.arn
-  enable_network_isolation = var.enable_network_isolation
+  name               = "${var.name}-${local.model_hash}"
+  execution_role_arn = aws_iam_role.execution.arn
+  # Serverless endpoints do not support network isolation (AWS's list of unsupported features).
+  enable_network_isolation = var.enable_network_isolation && !var.serverless
 
   primary_container {
     image       = var.image_uri

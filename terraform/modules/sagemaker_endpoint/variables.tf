@@ -36,7 +36,7 @@ variable "environment" {
 }
 
 variable "enable_network_isolation" {
-  description = "Run the container without network access (the model is baked into the image)."
+  description = "Run the container without network access (the model is baked into the image). Not applied to serverless endpoints, which do not support it."
   type        = bool
   default     = true
 }
