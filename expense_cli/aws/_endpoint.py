@@ -147,8 +147,8 @@ def _scaling(session: boto3.Session, resource_id: str) -> dict[str, Any]:
         config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
         if config:
             metric = (config.get("PredefinedMetricSpecification") or {}).get(
-                "PredefinedMetricType", "custom"
-            )
+                "PredefinedMetricType"
+            ) or (config.get("CustomizedMetricSpecification") or {}).get("MetricName", "custom")
             scaling["metric"] = metric
             scaling["target"] = config.get("TargetValue")
             scaling["scale_in_cooldown"] = config.get("ScaleInCooldown")

@@ -60,7 +60,7 @@ from ._deploy.options import (
 )
 from ._deploy.progress import apply_with_progress, out, step
 from ._deploy.session import checked_session
-from ._deploy.show import page_line, print_deployment, status_table
+from ._deploy.show import page_line, print_async, print_deployment, status_table
 from ._deploy.state import pushed_tag, repository_url
 from ._deploy.tfvars import cost_note, merged_settings, terraform_env, terraform_variables
 from ._extras import require_extra
@@ -364,6 +364,8 @@ def status() -> None:
         state = endpoint_status(session, endpoint, outputs.get("function_name"))
     auth = str(outputs.get("auth") or settings.auth)
     out.print(status_table(settings.name, str(session.region_name), auth, endpoint, state))
+    if print_async(outputs):
+        return
     out.print(f"Function URL: {outputs.get('function_url')}", markup=False)
     out.print(page_line(outputs.get("function_url"), auth), markup=False)
 

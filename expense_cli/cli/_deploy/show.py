@@ -12,7 +12,7 @@ from .progress import out
 if TYPE_CHECKING:
     from ...aws import EndpointStatus, ProjectConfig
 
-__all__ = ["page_line", "print_deployment", "status_table"]
+__all__ = ["page_line", "print_async", "print_deployment", "status_table"]
 
 
 def page_line(url: object, auth: str) -> str:
@@ -25,9 +25,23 @@ def page_line(url: object, auth: str) -> str:
     )
 
 
+def print_async(outputs: dict[str, object]) -> bool:
+    """An asynchronous deployment (``deploy --async``) has no function URL: where its documents
+    go instead, and how to send them. False for other deployments."""
+    queue = outputs.get("async_input_path")
+    if not queue:
+        return False
+    out.print(f"Asynchronous endpoint: {outputs.get('endpoint_name')}", markup=False)
+    out.print(f"Documents queue in: {queue} (results: outputs/, failures/)", markup=False)
+    out.print("Try: expense-cli report FOLDER --out report.xlsx")
+    return True
+
+
 def print_deployment(config: ProjectConfig, token_shown: str | None) -> None:
     """The function URL, how to authenticate, and a new token (shown this once)."""
     outputs = config.outputs
+    if print_async(outputs):
+        return
     out.print(f"Function URL: {outputs.get('function_url')}", markup=False)
     auth = outputs.get("auth") or config.settings.auth
     if auth == "token":
