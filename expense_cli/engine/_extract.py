@@ -11,7 +11,7 @@ from typing import Any
 
 from ._config import EngineConfig
 from ._device import describe
-from ._documents import Page, load_document
+from ._documents import Box, Page, load_document
 from ._fields import Query, plan_queries
 from ._normalize import day_first_for, normalize_amount, normalize_date
 from ._ocr import OcrEngine, create_ocr, ocr_pages
@@ -46,6 +46,7 @@ class Field:
     page: int | None
     value: str | None = None  # normalised: Decimal text for amounts, ISO 8601 for dates
     currency: str | None = None
+    boxes: tuple[Box, ...] = ()  # where the answer's words are on ``page`` (0..1000 grid)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"answer": self.answer, "score": round(self.score, 4)}
@@ -54,6 +55,7 @@ class Field:
             out["value"] = self.value
         if self.currency is not None:
             out["currency"] = self.currency
+        out["boxes"] = [list(box) for box in self.boxes]
         return out
 
 
@@ -70,7 +72,7 @@ class Result:
             "fields": {name: f.to_dict() for name, f in self.fields.items()},
             "answers": [
                 {"question": a.question, "answer": a.answer, "score": round(a.score, 4),
-                 "page": a.page}
+                 "page": a.page, "boxes": [list(box) for box in a.boxes]}
                 for a in self.answers
             ],
             "pages": self.pages,
@@ -190,8 +192,10 @@ class Engine:
             if page < 0:
                 answers.append(Answer(query.question, "", 0.0, None))
             else:
-                text = " ".join(document.pages[page].words[w] for w in words)
-                answers.append(Answer(query.question, text, score, page + 1))
+                found = document.pages[page]
+                text = " ".join(found.words[w] for w in words)
+                boxes = tuple(found.boxes[w] for w in words)
+                answers.append(Answer(query.question, text, score, page + 1, boxes))
         fields: dict[str, Field] = {}
         custom: list[Answer] = []
         currency = None
@@ -206,7 +210,7 @@ class Engine:
                 currency = currency or amount.currency
             fields[query.field] = Field(
                 answer.answer, answer.score, answer.page, value,
-                amount.currency if amount else None,
+                amount.currency if amount else None, answer.boxes,
             )  # fmt: skip
         day_first = self.config.day_first
         if day_first is None:
@@ -215,5 +219,5 @@ class Engine:
             if query.kind == "date" and query.field in fields:
                 f = fields[query.field]
                 value = normalize_date(f.answer, day_first)
-                fields[query.field] = Field(f.answer, f.score, f.page, value)
+                fields[query.field] = Field(f.answer, f.score, f.page, value, boxes=f.boxes)
         return Result(fields, custom, len(document.pages))

@@ -63,6 +63,7 @@ class Answer:
     answer: str
     score: float
     page: int | None  # 1-based; None when the document has no words at all
+    boxes: tuple[Box, ...] = ()  # the answer words' boxes on ``page``, 0..1000 like LayoutLM's
 
 
 class DocumentQAModel(LayoutLMForQuestionAnswering):

@@ -257,7 +257,7 @@ def test_document_without_words_gets_empty_answers(engine: Engine) -> None:
     blank = png_bytes(render_receipt([], width=300, height=200))
     result = engine.extract(blank, ["What is the total?"]).to_dict()
     assert result["answers"] == [
-        {"question": "What is the total?", "answer": "", "score": 0.0, "page": None}
+        {"question": "What is the total?", "answer": "", "score": 0.0, "page": None, "boxes": []}
     ]
 
 
@@ -272,16 +272,18 @@ def test_amounts_and_dates_are_normalised_with_the_currency_as_locale_hint(
     from expense_cli.engine._fields import plan_queries
 
     words = [*total.split(), "03/01/24"]
-    document = Document([Page(1, 100, 100, words=words, boxes=[(0, 0, 10, 10)] * len(words))])
+    boxes = [(10 * i, 20, 10 * i + 8, 30) for i in range(len(words))]
+    document = Document([Page(1, 100, 100, words=words, boxes=boxes)])
     queries = plan_queries(["total", "date"], engine.config.limits)
     n = len(words)
     best = [(0.9, tuple(range(n - 1))), (0.8, (n - 1,))]
     result = engine._result(document, queries, [[0], [1]], best)
     assert result.fields["total"].to_dict() == {
         "answer": total, "score": 0.9, "page": 1, "value": value, "currency": currency,
+        "boxes": [list(box) for box in boxes[: n - 1]],  # where each answer word is
     }  # fmt: skip
     assert result.fields["date"].to_dict() == {
-        "answer": "03/01/24", "score": 0.8, "page": 1, "value": date,
+        "answer": "03/01/24", "score": 0.8, "page": 1, "value": date, "boxes": [[10 * (n - 1), 20, 10 * (n - 1) + 8, 30]],
     }  # fmt: skip
 
 
