@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
+import re
 import signal
 import threading
 import time
@@ -174,3 +176,71 @@ def test_report_async_runs_is_interrupted_and_resumes(
     assert third.exit_code == 0, third.output
     assert len(worker.invocations) == documents  # the broken PDF's failure is final
     assert puts == []
+
+
+# What Terraform gives the container in async mode with its defaults (terraform/main.tf,
+# local.async_env; terraform/tests/root_async.tftest.hcl checks the formulas).
+ASYNC_ENV = {
+    "EXPENSE_MAX_BYTES": "200000000",
+    "EXPENSE_MAX_BODY_BYTES": str(math.ceil(200_000_000 * 4 / 3) + 65536),
+    "EXPENSE_MAX_PAGES": "500",
+    "EXPENSE_MAX_TOTAL_PIXELS": str(500 * 10_000_000),
+    "EXPENSE_MAX_DOCUMENT_CHARS": str(500 * 20_000),
+    "EXPENSE_REQUEST_TIMEOUT": "3600",
+    "EXPENSE_BODY_TIMEOUT": "300",
+}
+
+
+def _terraform_default(name: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "terraform" / "variables.tf").read_text()
+    block = text.split(f'variable "{name}" {{', 1)[1].split("\n}\n", 1)[0]
+    match = re.search(r"^  default\s*= (.+)$", block, re.MULTILINE)
+    assert match, name
+    return match.group(1).strip()
+
+
+def test_the_cli_and_terraform_agree_on_the_async_defaults() -> None:
+    settings = DeploySettings()
+    assert _terraform_default("async_max_document_mb") == str(settings.async_max_mb)
+    assert _terraform_default("async_max_pages") == str(settings.async_max_pages)
+    assert _terraform_default("async_invocation_timeout_s") == str(settings.async_timeout_s)
+    assert _terraform_default("async_max_concurrent_invocations") == str(
+        settings.async_concurrent_per_instance
+    )
+    assert ASYNC_ENV["EXPENSE_MAX_BYTES"] == str(settings.async_max_mb * 1_000_000)
+    assert ASYNC_ENV["EXPENSE_MAX_PAGES"] == str(settings.async_max_pages)
+
+
+def test_the_container_reads_the_async_limits(tmp_path: Path) -> None:
+    settings = Settings.from_env(ASYNC_ENV, sagemaker_model_dir=tmp_path)
+    limits = settings.engine.limits
+    assert limits.max_bytes == 200_000_000 and limits.max_pages == 500
+    assert limits.max_total_pixels == 5_000_000_000
+    assert limits.max_document_chars == 10_000_000
+    assert settings.request_timeout_s == 3600.0
+    assert settings.body_limit >= 100_000_000 * 4 // 3  # a 100 MB PDF, even as base64 JSON
+
+
+@pytest.mark.slow
+def test_a_200_page_pdf_goes_through_the_container_with_the_async_limits(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    env = {**ASYNC_ENV, "EXPENSE_MODEL": str(tiny_model_dir)}
+    settings = Settings.from_env(env, sagemaker_model_dir=tmp_path)
+    lines = list(RECEIPT_LINES)
+    pages = [lines] + [[f"Seite {n}", "Posten 1,00 EUR"] for n in range(2, 201)]
+    pdf = receipt_pdf([], text_layer=pages)
+    default = Settings.from_env(
+        {"EXPENSE_MODEL": str(tiny_model_dir)}, sagemaker_model_dir=tmp_path
+    )
+    with running_server(settings) as url, running_server(default) as plain:
+        import httpx
+
+        headers = {"content-type": "application/pdf"}
+        with httpx.Client(timeout=WAIT_S) as client:
+            refused = client.post(f"{plain}/invocations", content=pdf, headers=headers)
+            answered = client.post(f"{url}/invocations", content=pdf, headers=headers)
+    assert refused.status_code == 413  # the real-time page limit (20)
+    assert refused.json()["error"]["code"] == "document_too_large"
+    assert answered.status_code == 200, answered.text[:500]
+    assert answered.json()["pages"] == 200
