@@ -262,3 +262,24 @@ def test_no_rows_no_formulas(tmp_path: Path) -> None:
     out = _write(tmp_path, [])
     cells = _summary_cells(openpyxl.load_workbook(out)["Summary"])
     assert not any(str(v).startswith("=") for v in cells.values())
+
+
+@pytest.mark.parametrize("count", [10, 400])
+def test_writing_does_not_rescan_the_sheet_per_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    """``Worksheet.max_row`` scans every cell: read once per row it made a 3,000-row report
+    (rewritten at each checkpoint) take ~40 s per write. Its reads must not grow with the rows."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    reads = 0
+    real = Worksheet.max_row
+
+    def counted(self: Worksheet) -> int:
+        nonlocal reads
+        reads += 1
+        return int(real.fget(self))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Worksheet, "max_row", property(counted))
+    _write(tmp_path, _rows(seed=4, count=count))
+    assert reads <= 12, reads
