@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from expense_cli.aws import ApplyProgress, Terraform, TerraformError, find_terraform_source
+from expense_cli.aws._terraform import S3Backend
 from expense_cli.errors import ConfigError
 from tests.aws._fakes import RecordingRunner
 
@@ -80,10 +82,10 @@ def test_init_works_on_a_private_copy(
 
     module = project / ".expense" / "terraform" / "module"
     copied = sorted(str(p.relative_to(module)) for p in module.rglob("*"))
-    assert copied == ["main.tf", "modules", "modules/a", "modules/a/main.tf"]
+    assert copied == ["backend.tf", "main.tf", "modules", "modules/a", "modules/a/main.tf"]
     assert sorted(p.relative_to(stack) for p in stack.rglob("*")) == before  # source untouched
     (call,) = recorder.calls
-    assert recorder.commands() == [["terraform", "init", "-input=false", "-no-color"]]
+    assert recorder.commands()[0][:4] == ["terraform", "init", "-input=false", "-no-color"]
     assert call.cwd == module
     assert call.env["TF_DATA_DIR"] == str(project.resolve() / ".expense" / "terraform" / "data")
     assert call.env["AWS_PROFILE"] == "dev"
@@ -107,7 +109,9 @@ def test_the_copy_gets_the_root_provider_file(stack: Path, tmp_path: Path) -> No
     tf = Terraform(tmp_path, source=stack, runner=RecordingRunner())
     tf.prepare()
     copied = sorted(str(p.relative_to(tf.module)) for p in tf.module.rglob("*"))
-    assert copied == ["main.tf", "modules", "modules/a", "modules/a/main.tf", "providers.tf"]
+    assert copied == [
+        "backend.tf", "main.tf", "modules", "modules/a", "modules/a/main.tf", "providers.tf"
+    ]  # fmt: skip
     assert (tf.module / "providers.tf").read_text() == 'provider "aws" {}\n'
 
 
@@ -126,14 +130,20 @@ def test_the_real_stack_is_configured_in_the_copy_only(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("stub_terraform")
 def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    """The total comes from the saved plan, before the first resource: Terraform's apply stream
+    alone has no plan summary (the old ``5/0 ... 18/0``)."""
+    recorder.results[("plan",)] = (
+        0,
+        [
+            _event("version", terraform="1.11.0"),
+            *[_event("planned_change", change={"resource": {"addr": a}}) for a in "xyz"],
+            _event("change_summary", changes={**SUMMARY, "operation": "plan"}),
+        ],
+    )
     recorder.results[("apply",)] = (
         0,
         [
             _event("version", terraform="1.11.0"),
-            _event("planned_change", change={"resource": {"addr": "a.x"}, "action": "create"}),
-            _event("planned_change", change={"resource": {"addr": "a.y"}, "action": "create"}),
-            _event("planned_change", change={"resource": {"addr": "a.z"}, "action": "create"}),
-            _event("change_summary", changes={**SUMMARY, "operation": "plan"}),
             _event("apply_start", hook=_hook("a.x")),
             _event("apply_complete", hook=_hook("a.x", elapsed_seconds=1)),
             _event("apply_start", hook=_hook("a.y")),
@@ -151,17 +161,175 @@ def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: Recording
 
     assert recorder.commands() == [
         [
-            "terraform", "apply", "-input=false", "-auto-approve", "-json",
-            f"-var-file={tf.var_file}", f"-state={tf.state}", "-target=module.ecr_image",
-        ]
+            "terraform", "plan", "-input=false", "-json", f"-out={tf.plan_file}",
+            f"-var-file={tf.var_file}", "-target=module.ecr_image",
+        ],
+        ["terraform", "apply", "-input=false", "-auto-approve", "-json", str(tf.plan_file)],
     ]  # fmt: skip
+    assert not any("-state" in arg for call in recorder.commands() for arg in call)
     assert (final.done, final.total) == (3, 3)
     assert [s.done for s in seen] == [0, 0, 1, 1, 1, 2, 2, 3, 3]
     assert {s.total for s in seen} == {3}
     assert "create a.y (10s)" in [s.current for s in seen]
     assert json.loads(tf.var_file.read_text()) == {"auth_token": None, "name": "demo"}
     assert oct(tf.var_file.stat().st_mode & 0o777) == "0o600"
-    assert (tf.root / "apply.log").read_text().count("\n") == 13
+    assert (tf.root / "apply.log").read_text().count("\n") == 9
+    assert not tf.plan_file.exists()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_destroy_plans_with_destroy_and_counts_removals(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    summary = {"add": 0, "change": 0, "remove": 2, "operation": "plan"}
+    recorder.results[("plan",)] = (0, [_event("change_summary", changes=summary)])
+    recorder.results[("apply",)] = (
+        0,
+        [_event("apply_complete", hook=_hook(a, "delete")) for a in ("a.x", "a.y")],
+    )
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    seen: list[ApplyProgress] = []
+    final = tf.destroy(progress=seen.append)
+    assert recorder.commands()[0][:5] == ["terraform", "plan", "-input=false", "-json", "-destroy"]
+    assert (final.done, final.total, final.action) == (2, 2, "destroy")
+    assert [(s.done, s.total) for s in seen] == [(0, 2), (1, 2), (2, 2)]
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_an_apply_past_its_timeout_names_the_resource_in_progress(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    """Terraform prints "still creating" every 10 s; the apply stops at the first one past the
+    deadline (the runner kills terraform) instead of hanging on an API that never answers."""
+    addr = "module.endpoint.aws_appautoscaling_target.this[0]"
+    recorder.results[("plan",)] = (
+        0,
+        [_event("change_summary", changes={**SUMMARY, "operation": "plan"})],
+    )
+    recorder.results[("apply",)] = (
+        0,
+        [
+            _event("apply_complete", hook=_hook("a.x")),
+            _event("apply_start", hook=_hook(addr)),
+            *[_event("apply_progress", hook=_hook(addr, elapsed_seconds=10 * i)) for i in (1, 2)],
+        ],
+    )
+
+    def slow(call: object) -> None:
+        time.sleep(0.05)  # the deadline below passes while "terraform" runs
+
+    recorder.on_call = slow
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    with pytest.raises(TerraformError) as caught:
+        tf.apply(timeout_s=0.0)
+    message = caught.value.message
+    assert message.startswith("terraform apply did not finish within 0 s: still at ")
+    assert f"'create {addr} (10s)' (1/3 done)" in message
+    assert "`expense-cli deploy` to finish or `expense-cli destroy`" in message
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_a_failure_half_way_says_how_to_finish(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    recorder.results[("plan",)] = (
+        0,
+        [_event("change_summary", changes={**SUMMARY, "operation": "plan"})],
+    )
+    diagnostic = {"severity": "error", "summary": "creating endpoint", "detail": "quota"}
+    recorder.results[("apply",)] = (
+        1,
+        [
+            _event("apply_complete", hook=_hook("a.x")),
+            json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": diagnostic}),
+        ],
+    )
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    with pytest.raises(TerraformError, match=r"; 1 of 3 change\(s\) were made: run `expense-cli"):
+        tf.apply()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_state_files_are_private_whatever_terraform_wrote(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    """Terraform writes its state 0644 under a usual umask: it runs under umask 077 and every
+    file of .expense/terraform is 0600 (folders 0700) after each command."""
+    umasks: list[int] = []
+
+    def write_state(call: object) -> None:
+        current = os.umask(0o022)
+        os.umask(current)
+        umasks.append(current)
+        tf.state.write_text("{}")
+        os.chmod(tf.state, 0o644)  # what terraform leaves without the umask
+        (tf.root / "data").mkdir(exist_ok=True, mode=0o755)
+        (tf.root / "data" / "x.lock.info").write_text("{}")
+        os.chmod(tf.root / "data" / "x.lock.info", 0o664)
+
+    recorder.on_call = write_state
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    tf.init()
+    tf.outputs()
+    assert umasks == [0o077, 0o077]
+    for path in [tf.root, *tf.root.rglob("*")]:
+        want = 0o700 if path.is_dir() else 0o600
+        assert oct(path.stat().st_mode & 0o777) == oct(want), path
+    assert oct(tf.root.parent.stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_local_backend_is_configured_at_init(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    tf.init()
+    assert recorder.commands() == [
+        [
+            "terraform", "init", "-input=false", "-no-color", "-reconfigure",
+            f"-backend-config=path={tf.state}",
+        ]
+    ]  # fmt: skip
+    assert 'backend "local" {}' in (tf.module / "backend.tf").read_text()
+
+
+@pytest.mark.parametrize(
+    ("backend", "config"),
+    [
+        (
+            S3Backend("team-state", "envs/prod/expense.tfstate", "eu-west-1"),
+            ["bucket=team-state", "key=envs/prod/expense.tfstate", "region=eu-west-1",
+             "use_lockfile=true", "encrypt=true"],
+        ),
+        (
+            S3Backend("b", lock_table="tf-locks"),
+            ["bucket=b", "key=expense/terraform.tfstate", "dynamodb_table=tf-locks",
+             "encrypt=true"],
+        ),
+    ],
+)  # fmt: skip
+@pytest.mark.usefixtures("stub_terraform")
+def test_s3_backend_is_a_partial_config(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner, backend: S3Backend, config: list[str]
+) -> None:
+    tf = Terraform(tmp_path, source=stack, runner=recorder, backend=backend)
+    tf.init()
+    (init,) = recorder.commands()
+    assert init[:6] == [
+        "terraform",
+        "init",
+        "-input=false",
+        "-no-color",
+        "-migrate-state",
+        "-force-copy",
+    ]
+    assert init[6:] == [f"-backend-config={c}" for c in config]
+    assert 'backend "s3" {}' in (tf.module / "backend.tf").read_text()
+    recorder.results[("state", "pull")] = (
+        0,
+        [json.dumps({"resources": [{"type": "aws_x", "instances": [{}]}]})],
+    )
+    assert tf.has_state()
 
 
 @pytest.mark.usefixtures("stub_terraform")
@@ -173,7 +341,7 @@ def test_apply_failure_names_the_first_error(
         "summary": "creating SageMaker Endpoint",
         "detail": "ResourceLimitExceeded:\n  account-level service limit",
     }
-    recorder.results[("destroy",)] = (
+    recorder.results[("apply",)] = (
         1,
         [json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": diagnostic})],
     )
@@ -205,7 +373,7 @@ def test_outputs(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None
     recorder.results[("output",)] = (0, json.dumps(outputs, indent=2).splitlines())
     tf = Terraform(tmp_path, source=stack, runner=recorder)
     assert tf.outputs() == {"function_url": "https://x.on.aws/", "repository_url": None}
-    assert recorder.commands()[0] == ["terraform", "output", "-json", f"-state={tf.state}"]
+    assert recorder.commands()[0] == ["terraform", "output", "-json"]
 
 
 @pytest.mark.usefixtures("stub_terraform")
