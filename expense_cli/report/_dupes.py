@@ -113,12 +113,11 @@ def mark_possible_duplicates(
             )
             if first is None:
                 bucket.append(row)
-        if first is None:
-            flagged = row.copy(possible_duplicate_of=None, duplicate_of=None)
+        confirm = drop or was_confirmed or row.sha256 in keep
+        possible = None if first is None else first.file
+        duplicate = possible if confirm else None
+        if (row.possible_duplicate_of, row.duplicate_of) == (possible, duplicate):
+            out.append(row)  # unchanged: no copy (this runs before every checkpoint write)
         else:
-            confirm = drop or was_confirmed or row.sha256 in keep
-            flagged = row.copy(
-                possible_duplicate_of=first.file, duplicate_of=first.file if confirm else None
-            )
-        out.append(flagged if flagged != row else row)
+            out.append(row.copy(possible_duplicate_of=possible, duplicate_of=duplicate))
     return out
