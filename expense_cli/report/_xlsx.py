@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -138,10 +139,12 @@ class SummaryFormulas:
         self._min = format(Decimal(repr(min_score)), "f")
         self.enabled = bool(rows)  # no rows: no range to point at
         codes = {row.currency for row in rows if row.currency}
-        self._unsafe_codes = {code.casefold() for code in codes if not _CODE.fullmatch(code)} | {
+        folded = Counter(code.casefold() for code in codes)
+        # criteria are case-insensitive: "EUR" would also select "eur" rows
+        self._unsafe_codes = {
             code.casefold()
             for code in codes
-            if sum(c.casefold() == code.casefold() for c in codes) > 1
+            if not _CODE.fullmatch(code) or folded[code.casefold()] > 1
         }
         self.months_enabled = self.enabled and all(
             row.date is None or (_ISO_DATE.fullmatch(row.date) and _valid(row.date))
@@ -260,7 +263,8 @@ def _valid(date: str) -> bool:
     return True
 
 
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f><v\s*/>')
+# a formula cell as openpyxl writes it: <c r="C12" s="3"><f>SUMIFS(...)</f><v /></c>
+_FORMULA_CELL = re.compile(rb'(<c r="([A-Z]+[0-9]+)"[^>]*><f>[^<]*</f>)(?:<v\s*/>|<v></v>)')
 
 
 def with_cached_values(
@@ -271,12 +275,11 @@ def with_cached_values(
     member = f"xl/worksheets/sheet{sheet_number}.xml"
 
     def fill(match: re.Match[bytes]) -> bytes:
-        ref = match.group(1).decode("ascii")
-        if ref not in cached:
+        value = cached.get(match.group(2).decode("ascii"))
+        if value is None:
             return match.group(0)
-        value = cached[ref]
         text = format(value, "f") if isinstance(value, Decimal) else str(value)
-        return match.group(0)[: -len(match.group(0).split(b"</f>")[-1])] + f"<v>{text}</v>".encode()
+        return match.group(1) + f"<v>{text}</v>".encode("ascii")
 
     source = zipfile.ZipFile(io.BytesIO(package))
     out = io.BytesIO()
