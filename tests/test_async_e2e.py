@@ -118,7 +118,7 @@ def _interrupt_when(condition: Any) -> threading.Thread:
         deadline = time.monotonic() + WAIT_S
         while not condition() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.3)  # let the runner record the finished rows
+        time.sleep(2.0)  # results are polled every 0.5 s at most: let the runner collect them
         signal.pthread_kill(main, signal.SIGINT)
 
     thread = threading.Thread(target=watch, daemon=True)
