@@ -23,7 +23,8 @@ from _config import Settings
 from tests.hardening.conftest import FUZZ
 
 # 502 only when the stub endpoint's reply is no JSON object, which this stub never gives.
-HANDLER_STATUSES = {200, 400, 401, 403, 405, 413, 415, 422, 429, 503, 504}
+HANDLER_STATUSES = {200, 400, 401, 403, 404, 405, 413, 415, 422, 429, 503, 504}
+PAGE_TYPES = {"text/html", "text/javascript", "text/css", "application/json"}
 TOKEN = "s3cret-token"
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
@@ -237,10 +238,22 @@ def events() -> st.SearchStrategy[Any]:
     return st.one_of(near_valid_events(), chaos_events())
 
 
-def _check(response: Any) -> int:
+def _is_get(event: Any) -> bool:
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    http = context.get("http") if isinstance(context, dict) else None
+    method = http.get("method") if isinstance(http, dict) else None
+    return isinstance(method, str) and method.upper() == "GET"
+
+
+def _check(response: Any, event: Any = None) -> int:
     assert isinstance(response, dict)
     status = response["statusCode"]
     assert status in HANDLER_STATUSES, response
+    if status == 200 and _is_get(event):  # the web page and its files (and config.json)
+        media = response["headers"]["content-type"].split(";")[0]
+        assert media in PAGE_TYPES, response["headers"]
+        assert "default-src 'none'" in response["headers"]["content-security-policy"]
+        return 200
     assert response["headers"]["content-type"] == "application/json"
     body = json.loads(response["body"])
     if status != 200:
@@ -256,9 +269,9 @@ def _check(response: Any) -> int:
 @given(event=events())
 def test_any_event_gets_a_documented_status_and_a_json_error(event: Any) -> None:
     handler, invoker = _handler()
-    status = _check(handler(event, None))
-    # Only a 200 reaches the endpoint, and what reaches it is JSON with canonical base64.
-    assert len(invoker.payloads) == (1 if status == 200 else 0)
+    status = _check(handler(event, None), event)
+    # Only a 200 POST reaches the endpoint, and what reaches it is JSON with canonical base64.
+    assert len(invoker.payloads) == (1 if status == 200 and not _is_get(event) else 0)
     for payload in invoker.payloads:
         forwarded = json.loads(payload)
         assert base64.b64decode(forwarded["document"], validate=True)
@@ -269,12 +282,12 @@ def test_any_event_gets_a_documented_status_and_a_json_error(event: Any) -> None
 @given(event=events())
 def test_token_mode_never_forwards_without_the_token(event: Any) -> None:
     handler, invoker = _handler(token=True)
-    status = _check(handler(event, None))
+    status = _check(handler(event, None), event)
     headers = event.get("headers") if isinstance(event, dict) else None
     authorised = isinstance(headers, dict) and headers.get("authorization") == f"Bearer {TOKEN}"
     if invoker.payloads:
         assert authorised
-    if status == 200:
+    if status == 200 and not _is_get(event):  # the page itself is public: it holds no secret
         assert authorised
 
 
