@@ -2,9 +2,10 @@
 
 Read back with boto3: the endpoint config's AsyncInferenceConfig (output/failure paths in the
 created bucket, concurrency per instance), the bucket's access block, encryption, TLS-only policy
-and expiry (moto enforces the policy: a plain-HTTP upload is refused), the execution role's S3 permissions (its own prefixes only), the scalable target from
-0, the backlog target-tracking policy, the wake-up step policy and its CloudWatch alarm; no Lambda
-function in this mode. Then destroy leaves none of it.
+and expiry (moto enforces the policy: a plain-HTTP upload is refused), the execution role's S3
+permissions (its own prefixes only), the scalable target from 0, the backlog target-tracking
+policy, the wake-up step policy and its CloudWatch alarm; no Lambda function in this mode. Then
+destroy leaves none of it.
 """
 
 from __future__ import annotations
