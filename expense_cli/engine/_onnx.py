@@ -120,6 +120,9 @@ class OnnxModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or _threads()
         options.inter_op_num_threads = 1
+        # no busy-waiting between operators: with concurrent requests (or other processes) on
+        # the same cores, spinning threads took CPU from the ones computing (bench_speed.py)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path

@@ -230,15 +230,19 @@ class QAModel:
     def forward(
         self, inputs: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Start/end (and token-class) logits, in chunks of at most TOKEN_BUDGET padded tokens."""
-        n, length = inputs["input_ids"].shape
-        per_chunk = max(1, TOKEN_BUDGET // max(length, 1))
+        """Start/end (and token-class) logits, in groups of windows of similar length, each of
+        at most TOKEN_BUDGET padded tokens (``_length_groups``): the short last windows of long
+        pages are not padded to 512 (``bench/bench_speed.py``: 14.7 % → 3.8 % padding computed
+        on a 5-page invoice)."""
+        length = inputs["input_ids"].shape[1]
+        lengths = inputs["attention_mask"].sum(dim=1).tolist()
+        groups = _length_groups(lengths, TOKEN_BUDGET)
         outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = []
         with torch.inference_mode():
-            for first in range(0, n, per_chunk):
-                chunk = {k: v[first : first + per_chunk] for k, v in inputs.items()}
-                longest = int(chunk["attention_mask"].sum(dim=1).max())
-                chunk = {k: v[:, :longest].to(self.device) for k, v in chunk.items()}
+            for group in groups:
+                index = torch.tensor(group)
+                longest = int(lengths[group[-1]])
+                chunk = {k: v[index, :longest].to(self.device) for k, v in inputs.items()}
                 start, end, tokens = self.model.logits(chunk)
                 start, end = start.float().cpu(), end.float().cpu()  # decoded in fp32 on the CPU
                 tokens = None if tokens is None else tokens.float().cpu()
@@ -250,10 +254,11 @@ class QAModel:
                         None if tokens is None else nn.functional.pad(tokens, (0, 0, 0, pad)),
                     )
                 )
-        start = torch.cat([o[0] for o in outputs])
-        end = torch.cat([o[1] for o in outputs])
+        back = torch.argsort(torch.tensor([i for group in groups for i in group]))
+        start = torch.cat([o[0] for o in outputs])[back] if outputs else torch.empty(0, length)
+        end = torch.cat([o[1] for o in outputs])[back] if outputs else torch.empty(0, length)
         token_parts = [o[2] for o in outputs if o[2] is not None]
-        return start, end, torch.cat(token_parts) if token_parts else None
+        return start, end, torch.cat(token_parts)[back] if token_parts else None
 
     def decode(
         self,
@@ -313,6 +318,24 @@ class QAModel:
             if score > best[sample][0]:
                 best[sample] = (score, ids)
         return best
+
+
+def _length_groups(lengths: Sequence[int], budget: int, slack: float = 1.25) -> list[list[int]]:
+    """Feature indices, shortest first, in groups padded together: a group ends when the next
+    feature is longer than ``slack`` × the group's shortest or would take the group over
+    ``budget`` padded tokens (one feature is always a group)."""
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        group = groups[-1] if groups else None
+        if (
+            group
+            and lengths[i] <= slack * lengths[group[0]]
+            and (len(group) + 1) * lengths[i] <= budget
+        ):
+            group.append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def _load(
