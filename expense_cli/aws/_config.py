@@ -9,7 +9,7 @@ committed by accident)::
       terraform/
         module/              a fresh copy of the Terraform stack (the source tree is never written)
         data/                TF_DATA_DIR: providers and modules
-        terraform.tfstate    the local state (``-state``)
+        terraform.tfstate    the local state (backend "local", 0600), unless --state-bucket
         expense.tfvars.json  the variables of the last plan/apply, 0600
         *.log                terraform's full output of the last init/plan/apply/destroy
 """
@@ -68,6 +68,17 @@ class DeploySettings:
     image_uri: str | None = None
     model: str | None = None
     revision: str | None = None
+    # Security and shared state (``deploy --immutable-tags --kms-key --state-bucket``, issue 17):
+    # a KMS key ARN for every use, or one per use (the per-use one wins); "" clears a value.
+    immutable_tags: bool = False
+    kms_key: str | None = None
+    endpoint_kms_key: str | None = None
+    log_kms_key: str | None = None
+    token_kms_key: str | None = None
+    ecr_kms_key: str | None = None
+    state_bucket: str | None = None  # S3 backend (expense_cli/aws/_terraform.py S3Backend)
+    state_key: str | None = None
+    state_lock_table: str | None = None  # DynamoDB locking instead of the S3 lock file
 
     def replace(self, **changes: Any) -> DeploySettings:
         """A copy with the given fields changed; ``None`` values are ignored (not passed)."""

@@ -28,8 +28,10 @@ def _describe(client: Any, name: str, region: str | None) -> dict[str, Any]:
         message = str(exc.response.get("Error", {}).get("Message", ""))
         if "Could not find endpoint" in message or "does not exist" in message:
             raise ConfigError(
-                f"endpoint {name} not found in {region}: was it deployed to another region "
-                "(pass --region) or destroyed (run `expense-cli deploy`)?"
+                f"endpoint {name} not found in {region}: the deployment is partial (deleted "
+                "outside Terraform, or a deploy stopped half way) or in another region (pass "
+                "--region): run `expense-cli deploy` to finish it, or `expense-cli destroy` to "
+                "remove what is left"
             ) from exc
         raise aws_error(exc, f"describing endpoint {name}", region) from exc
     except Exception as exc:

@@ -175,6 +175,7 @@ class _ProgressParser:
             f"{self.current!r} ({self.done}/{self.total if self.total is not None else '?'} "
             "done); the AWS API may be slow or may not support this resource (an emulator?): "
             + _FINISH
+            + " (with --state-bucket, `terraform force-unlock` may be needed first)"
         )
 
     def _emit(self) -> None:
@@ -380,6 +381,9 @@ class Terraform:
         args = ["apply", "-input=false", "-auto-approve", "-json", str(self.plan_file)]
         try:
             result = self._run(args, verb, parser)
+        except TerraformError:
+            self._drop_lock()  # the timeout killed terraform: its local lock is stale
+            raise
         finally:
             self.plan_file.unlink(missing_ok=True)
         if result.returncode != 0:
@@ -405,6 +409,12 @@ class Terraform:
         timeout_s: float | None = None,
     ) -> ApplyProgress:
         return self._apply("destroy", [], progress, timeout_s)
+
+    def _drop_lock(self) -> None:
+        """Remove the local state's lock file left by a terraform this process killed (an S3
+        lock expires only with ``terraform force-unlock``: the timeout message says so)."""
+        if self.backend is None:
+            (self.state.parent / f".{self.state.name}.lock.info").unlink(missing_ok=True)
 
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs as plain values (``{}`` when nothing is deployed)."""

@@ -35,8 +35,11 @@ from ..aws import (
     wait_in_service,
 )
 from ..aws._image import ecr_region
+from ..aws._preflight import check_quotas, docker_ready
+from ..aws._pricing import estimate_cost
+from ..aws._terraform import S3Backend
 from ..errors import ConfigError
-from ._deploy.images import build_image, push_image
+from ._deploy.images import build_image, login_to_deployment_registry, push_image
 from ._deploy.options import (
     AsyncMaxMbOpt,
     AsyncMaxPagesOpt,
@@ -58,7 +61,21 @@ from ._deploy.options import (
     ServerlessOpt,
     YesOpt,
 )
-from ._deploy.progress import apply_with_progress, out, step
+from ._deploy.partial import partial_deployment
+from ._deploy.progress import apply_with_progress, err, out, step
+from ._deploy.security import (
+    EcrKmsOpt,
+    EndpointKmsOpt,
+    ImmutableTagsOpt,
+    KmsOpt,
+    LogKmsOpt,
+    StateBucketOpt,
+    StateKeyOpt,
+    StateLockTableOpt,
+    TokenKmsOpt,
+    s3_backend,
+    security_settings,
+)
 from ._deploy.session import checked_session
 from ._deploy.show import page_line, print_async, print_deployment, status_table
 from ._deploy.state import pushed_tag, repository_url
@@ -72,6 +89,8 @@ app = typer.Typer()
 # Seconds between DescribeEndpoint polls, and how long to wait for InService at most.
 POLL_S = 15.0
 WAIT_TIMEOUT_S = 3600.0
+# How long one terraform apply/destroy may run (an endpoint takes 5-15 minutes to create).
+APPLY_TIMEOUT_S = 5400.0
 
 
 # --- what the commands run (tests replace these) ----------------------------------------------
@@ -82,8 +101,10 @@ def make_docker() -> Docker:
     return Docker()
 
 
-def make_terraform(project: Path, env: dict[str, str]) -> Terraform:
-    return Terraform(project, env=env)
+def make_terraform(
+    project: Path, env: dict[str, str], backend: S3Backend | None = None
+) -> Terraform:
+    return Terraform(project, env=env, backend=backend)
 
 
 def _project() -> Path:
@@ -91,7 +112,10 @@ def _project() -> Path:
 
 
 def _terraform(project: Path, settings: DeploySettings, config: ProjectConfig) -> Terraform:
-    return make_terraform(project, terraform_env(settings, config))
+    backend = s3_backend(settings)
+    if backend is None:
+        return make_terraform(project, terraform_env(settings, config))
+    return make_terraform(project, terraform_env(settings, config), backend)
 
 
 def _handler_zip(project: Path) -> Path:
@@ -210,6 +234,15 @@ def plan(
     async_timeout: AsyncTimeoutOpt = None,
     auth: AuthOpt = None,
     image_uri: ImageUriOpt = None,
+    immutable_tags: ImmutableTagsOpt = None,
+    kms_key: KmsOpt = None,
+    endpoint_kms_key: EndpointKmsOpt = None,
+    log_kms_key: LogKmsOpt = None,
+    token_kms_key: TokenKmsOpt = None,
+    ecr_kms_key: EcrKmsOpt = None,
+    state_bucket: StateBucketOpt = None,
+    state_key: StateKeyOpt = None,
+    state_lock_table: StateLockTableOpt = None,
 ) -> None:
     """Show what `deploy` would change (terraform plan), without changing anything."""
     require_extra("deploy", "plan")
@@ -232,6 +265,17 @@ def plan(
         async_timeout_s=async_timeout,
         auth=auth,
         image_uri=image_uri,
+        **security_settings(
+            immutable_tags=immutable_tags,
+            kms_key=kms_key,
+            endpoint_kms_key=endpoint_kms_key,
+            log_kms_key=log_kms_key,
+            token_kms_key=token_kms_key,
+            ecr_kms_key=ecr_kms_key,
+            state_bucket=state_bucket,
+            state_key=state_key,
+            state_lock_table=state_lock_table,
+        ),
     )
     if settings.auth == "token" and not config.auth_token:
         config.auth_token = secrets.token_urlsafe(32)  # placeholder for the plan, not saved
@@ -273,8 +317,22 @@ def deploy(
         bool, typer.Option("--wait/--no-wait", help="Wait until the endpoint is InService.")
     ] = True,
     yes: YesOpt = False,
+    immutable_tags: ImmutableTagsOpt = None,
+    kms_key: KmsOpt = None,
+    endpoint_kms_key: EndpointKmsOpt = None,
+    log_kms_key: LogKmsOpt = None,
+    token_kms_key: TokenKmsOpt = None,
+    ecr_kms_key: EcrKmsOpt = None,
+    state_bucket: StateBucketOpt = None,
+    state_key: StateKeyOpt = None,
+    state_lock_table: StateLockTableOpt = None,
 ) -> None:
-    """Build + push the model image, apply the Terraform stack, wait, print the function URL."""
+    """Build + push the model image, apply the Terraform stack, wait, print the function URL.
+
+    Everything that can fail early is checked before anything is created: Docker answers, AWS
+    credentials and region (STS), the quotas that can be read, then the estimated monthly cost
+    is shown; after the confirmation the model is fetched and the image built, and the registry
+    logged in to, before the ECR repository exists."""
     require_extra("deploy", "deploy")
     project = _project()
     config = load_config(project)
@@ -297,10 +355,21 @@ def deploy(
         image_uri=image_uri,
         model=model,
         revision=revision,
+        **security_settings(
+            immutable_tags=immutable_tags,
+            kms_key=kms_key,
+            endpoint_kms_key=endpoint_kms_key,
+            log_kms_key=log_kms_key,
+            token_kms_key=token_kms_key,
+            ecr_kms_key=ecr_kms_key,
+            state_bucket=state_bucket,
+            state_key=state_key,
+            state_lock_table=state_lock_table,
+        ),
     )
     docker = None if settings.image_uri else make_docker()
     if docker is not None:
-        _ = docker.binary  # "docker not found: ... or pass --image-uri" before anything else
+        docker_ready(docker)  # "docker not found" / "`docker info` failed" before anything else
     new_token = None
     if settings.auth == "token" and (rotate_token or not config.auth_token):
         new_token = config.auth_token = secrets.token_urlsafe(32)
@@ -309,6 +378,15 @@ def deploy(
     tf = _terraform(project, settings, config)  # "terraform not found" before AWS is asked
     session = checked_session(settings)
     settings.region = session.region_name
+    with step("Checking quotas"):
+        checks = check_quotas(
+            session, settings, function_exists=bool(config.outputs.get("function_name"))
+        )
+    for check in checks:
+        err.print(f"  {check.line}", markup=False)
+    with step("Estimating the cost (AWS Price List API)"):
+        estimate = estimate_cost(session, settings)
+    err.print(estimate.text, markup=False)
     if not yes:
         typer.confirm(
             f"Deploy {settings.name!r} to {settings.region}? This creates {cost_note(settings)}.",
@@ -317,21 +395,32 @@ def deploy(
         )
     config.settings = settings
     save_config(config, project)  # remember the settings (and a new token) even if apply fails
+    if docker is not None:
+        # The model, the base image and both registry logins before anything exists in AWS.
+        base = base_image_uri(str(settings.region), settings.instance_type, base_image)
+        config.image = build_image(docker, session, settings, base, None)
+        save_config(config, project)
+        login_to_deployment_registry(docker, session)
     zip_path = _handler_zip(project)
     tf.write_vars(terraform_variables(settings, zip_path, None))
     _init(tf)
     if docker is not None:
         apply_with_progress(
             "terraform apply (ECR repository)",
-            lambda update: tf.apply(targets=["module.ecr_image"], progress=update),
+            lambda update: tf.apply(
+                targets=["module.ecr_image"], progress=update, timeout_s=APPLY_TIMEOUT_S
+            ),
         )
         repository = repository_url(tf)
-        base = base_image_uri(str(settings.region), settings.instance_type, base_image)
-        config.image = build_image(docker, session, settings, base, None)
-        config.image["pushed"] = push_image(docker, session, config.image["tag"], repository)
+        config.image["pushed"] = push_image(
+            docker, session, config.image["tag"], repository, login=False
+        )
         save_config(config, project)
         tf.write_vars(terraform_variables(settings, zip_path, pushed_tag(config)))
-    apply_with_progress("terraform apply", lambda update: tf.apply(progress=update))
+    apply_with_progress(
+        "terraform apply",
+        lambda update: tf.apply(progress=update, timeout_s=APPLY_TIMEOUT_S),
+    )
     config.outputs = tf.outputs()
     save_config(config, project)
     endpoint = config.outputs.get("endpoint_name")
@@ -354,6 +443,7 @@ def status() -> None:
     project = _project()
     config = load_config(project)
     if not config.deployed:
+        partial_deployment(project, config, _terraform, _init)  # raises: what is left, what to do
         raise ConfigError(f"no deployment found in {project}: run `expense-cli deploy`")
     outputs = config.outputs
     settings = config.settings.replace(region=outputs.get("region"))
@@ -364,6 +454,12 @@ def status() -> None:
         state = endpoint_status(session, endpoint, outputs.get("function_name"))
     auth = str(outputs.get("auth") or settings.auth)
     out.print(status_table(settings.name, str(session.region_name), auth, endpoint, state))
+    settings.instance_type = state.instance_type or settings.instance_type
+    now = state.instances if state.instances is not None else settings.min_instances
+    settings.serverless = bool(state.serverless)
+    with step("Estimating the cost (AWS Price List API)"):
+        estimate = estimate_cost(session, settings, instances=(now, now))
+    out.print(estimate.text.replace("Estimated cost:", "Estimated cost now:", 1), markup=False)
     if print_async(outputs):
         return
     out.print(f"Function URL: {outputs.get('function_url')}", markup=False)
@@ -383,6 +479,8 @@ def destroy(
     settings = merged_settings(config, region=region, profile=profile)
     settings = settings.replace(region=config.outputs.get("region"))
     tf = _terraform(project, settings, config)
+    if tf.backend is not None:
+        _init(tf)  # the shared state is read through the backend
     if not tf.has_state():
         raise ConfigError(f"no deployment found in {project}: nothing to destroy")
     session = checked_session(settings)
@@ -400,7 +498,9 @@ def destroy(
     zip_path = _handler_zip(project)
     tf.write_vars(terraform_variables(settings, zip_path, pushed_tag(config)))
     _init(tf)
-    apply_with_progress("terraform destroy", lambda update: tf.destroy(progress=update))
+    apply_with_progress(
+        "terraform destroy", lambda update: tf.destroy(progress=update, timeout_s=APPLY_TIMEOUT_S)
+    )
     config.outputs = {}
     config.auth_token = None
     config.image.pop("pushed", None)

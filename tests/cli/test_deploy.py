@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -307,6 +308,149 @@ def test_deploy_asks_before_creating_anything(runner: CliRunner, project: Path, 
     assert "billed per instance-hour" in result.stderr
     assert not (project / ".expense" / "terraform" / "terraform.tfstate").exists()
     assert _boto(moto, "sagemaker").list_endpoints()["Endpoints"] == []
+    # moto has no Price List API and no SageMaker quotas: both say so, and the deploy goes on
+    stderr = " ".join(result.stderr.split())
+    assert "Estimated cost: could not reach the AWS Price List API (" in stderr
+    assert "1-4 x ml.m5.xlarge in us-east-1 for 730 h/month" in stderr
+    assert "SageMaker quota ml.m5.xlarge for endpoint usage: could not check (" in stderr
+    assert "Lambda concurrency for 10 reserved executions: " in stderr
+
+
+def _nothing_created(project: Path, endpoint: str) -> None:
+    assert _boto(endpoint, "ecr").describe_repositories()["repositories"] == []
+    assert _boto(endpoint, "sagemaker").list_endpoints()["Endpoints"] == []
+    assert not (project / ".expense" / "terraform" / "terraform.tfstate").exists()
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(
+    ("args", "docker_results", "message"),
+    [
+        pytest.param(
+            [],
+            {
+                ("info",): (
+                    1,
+                    ["Cannot connect to the Docker daemon at unix:///var/run/docker.sock."],
+                )
+            },
+            "error: docker is installed but `docker info` failed (Cannot connect to the Docker "
+            "daemon",
+            id="docker-daemon-down",
+        ),
+        pytest.param(
+            ["--model", "/nonexistent/model 📄"],
+            {},
+            "error: ",
+            id="model-missing",
+        ),
+        pytest.param(
+            [],
+            {("login",): (1, ["Error response from daemon: login attempt to https://x denied"])},
+            "error: docker login to 763104351884.dkr.ecr.us-east-1.amazonaws.com failed: Error "
+            "response from daemon: login attempt",
+            id="base-image-login-refused",
+        ),
+        pytest.param(
+            ["--base-image", "public.example.com/base:1"],
+            {("login",): (1, ["Error response from daemon: unauthorized: denied"])},
+            "error: docker login to 123456789012.dkr.ecr.us-east-1.amazonaws.com failed",
+            id="deployment-registry-login-refused",
+        ),
+    ],
+)
+def test_a_failed_preflight_creates_nothing(
+    runner: CliRunner,
+    project: Path,
+    moto: str,
+    source_tree: Path,
+    docker_calls: RecordingRunner,
+    tmp_path: Path,
+    args: list[str],
+    docker_results: dict[tuple[str, ...], tuple[int, list[str]]],
+    message: str,
+) -> None:
+    """Each check that can fail runs before the ECR repository (or anything else) exists."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    docker_calls.results.update(docker_results)
+    base = ["deploy", "--yes", "--region", "us-east-1", "--model", str(model)]
+    result = runner.invoke(app, [*base, *args])
+    assert result.exit_code == 1, result.output
+    assert _error_line(result).startswith(message)
+    if "model-missing" in message or args[:1] == ["--model"]:
+        assert "/nonexistent/model 📄" in _error_line(result)
+    _nothing_created(project, moto)
+    assert not any(c[1] == "push" for c in docker_calls.commands())
+
+
+@pytest.mark.aws
+def test_a_bad_kms_key_or_bucket_is_refused_before_anything(
+    runner: CliRunner, project: Path, moto: str
+) -> None:
+    for args, message in (
+        (["--kms-key", "alias/mine"], "error: --kms-key 'alias/mine' is not a KMS key ARN"),
+        (["--log-kms-key", "arn:aws:kms:us-east-1:1:key/x"], "error: --log-kms-key "),
+        (["--state-bucket", "Not_A_Bucket"], "error: --state-bucket 'Not_A_Bucket' is not"),
+    ):
+        result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", *args])
+        assert result.exit_code == 1
+        assert _error_line(result).startswith(message)
+    _nothing_created(project, moto)
+    assert not (project / ".expense" / "config.json").exists()
+
+
+def test_status_of_a_partial_deployment_says_how_to_finish_or_remove_it(
+    runner: CliRunner, project: Path
+) -> None:
+    """Resources in the state but no outputs in config.json: an apply that stopped half way."""
+    root = project / ".expense" / "terraform"
+    root.mkdir(parents=True)
+    state = {
+        "version": 4,
+        "resources": [
+            {"mode": "managed", "type": "aws_ecr_repository", "instances": [{}]},
+            {"mode": "managed", "type": "aws_iam_role", "instances": [{}, {}]},
+            {"mode": "data", "type": "aws_caller_identity", "instances": [{}]},
+            {"mode": "managed", "type": "aws_lambda_function", "instances": []},
+        ],
+    }
+    (root / "terraform.tfstate").write_text(json.dumps(state))
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        f"error: partial deployment in {project}: the Terraform state "
+        f"({root / 'terraform.tfstate'}) holds 3 resource(s) (aws_ecr_repository, 2 "
+        "aws_iam_role) and no endpoint yet but the deployment has no outputs (a deploy failed "
+        "or was stopped half way): run `expense-cli deploy` to finish it, or `expense-cli "
+        "destroy` to remove what exists"
+    )
+    (root / "terraform.tfstate").write_text(json.dumps({"version": 4, "resources": []}))
+    empty = runner.invoke(app, ["status"])
+    assert _error_line(empty).startswith("error: no deployment found in")
+
+
+def test_security_options_become_stack_variables() -> None:
+    from expense_cli.aws import DeploySettings
+    from expense_cli.cli._deploy.tfvars import terraform_variables
+
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    own = "arn:aws:kms:eu-west-1:123456789012:key/own"
+    settings = DeploySettings(region="eu-west-1", immutable_tags=True, kms_key=key, log_kms_key=own)
+    variables = terraform_variables(settings, Path("h.zip"), "t1")
+    assert {k: v for k, v in variables.items() if "kms" in k or "immutable" in k} == {
+        "immutable_tags": True,
+        "endpoint_kms_key_arn": key,
+        "log_kms_key_arn": own,
+        "token_kms_key_arn": key,
+        "ecr_kms_key_arn": key,
+    }
+    nvme = settings.replace(instance_type="ml.g5.xlarge", image_uri=IMAGE)
+    variables = terraform_variables(nvme, Path("h.zip"), None)
+    assert "endpoint_kms_key_arn" not in variables  # hardware-encrypted volumes refuse a key
+    assert "ecr_kms_key_arn" not in variables  # no repository is created
+    assert terraform_variables(DeploySettings(), Path("h.zip"), None)["immutable_tags"] is False
 
 
 @pytest.mark.slow
@@ -346,6 +490,9 @@ def test_deploy_status_destroy_with_image_uri(runner: CliRunner, project: Path, 
     assert "Web page: run `expense-cli serve --deployment`" in text
     assert "1-3 instances, target 300" in text
     assert "10 reserved" in text
+
+    assert "Estimated cost now: could not reach the AWS Price List API" in " ".join(text.split())
+    _assert_private(project / ".expense" / "terraform")
 
     destroyed = runner.invoke(app, ["destroy", "--yes"])
     assert destroyed.exit_code == 0, destroyed.output
@@ -392,12 +539,13 @@ def test_deploy_builds_pushes_and_uses_token_auth(
     assert pushed == f"{repo_url}:{tag}"
     base_registry = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
     commands = docker_calls.commands()
-    assert [c[1] for c in commands] == ["login", "buildx", "build", "login", "tag", "push"]
-    assert commands[0][-1] == base_registry
-    assert f"BASE_IMAGE={base_registry}/huggingface-pytorch-inference:" in " ".join(commands[2])
-    assert commands[3][-1] == repo_url.split("/")[0]
-    assert commands[4] == ["docker", "tag", config.image["tag"], pushed]
-    assert commands[5] == ["docker", "push", pushed]
+    # docker info and the model, base image and registry logins come before the repository
+    assert [c[1] for c in commands] == ["info", "login", "buildx", "build", "login", "tag", "push"]
+    assert commands[1][-1] == base_registry
+    assert f"BASE_IMAGE={base_registry}/huggingface-pytorch-inference:" in " ".join(commands[3])
+    assert commands[4][-1] == repo_url.split("/")[0]
+    assert commands[5] == ["docker", "tag", config.image["tag"], pushed]
+    assert commands[6] == ["docker", "push", pushed]
 
     sagemaker = _boto(moto, "sagemaker")
     model_name = sagemaker.list_models()["Models"][0]["ModelName"]
@@ -435,6 +583,75 @@ def test_deploy_builds_pushes_and_uses_token_auth(
     assert destroyed.exit_code == 0, destroyed.output
     assert _boto(moto, "ecr").describe_repositories()["repositories"] == []
     assert json.loads(config_file.read_text())["auth_token"] is None
+
+
+def _assert_private(root: Path) -> None:
+    """Terraform's state, plans, logs and lock files: 0600 in 0700 folders (providers 0700)."""
+    assert (root / "terraform.tfstate").is_file()
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode in ((0o700,) if path.is_dir() else (0o600, 0o700)), (path, oct(mode))
+    assert stat.S_IMODE((root / "terraform.tfstate").stat().st_mode) == 0o600
+
+
+@pytest.fixture
+def stock_moto(project: Path, monkeypatch: pytest.MonkeyPatch, tf_cli_config: str) -> Iterator[str]:
+    """moto's own server, without the test-only patches of tests/_moto.py."""
+    from tests._moto import _free_port, _ready, _stop
+
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    serve = "from moto.server import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", serve, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            if _ready(endpoint) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert _ready(endpoint), "moto server did not start"
+        for name, value in aws_env(endpoint).items():
+            monkeypatch.setenv(name, value)
+        if tf_cli_config:
+            monkeypatch.setenv("TF_CLI_CONFIG_FILE", tf_cli_config)
+        monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+        yield endpoint
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+@pytest.mark.terraform
+def test_stock_moto_deploy_is_bounded_and_left_partial_then_destroyed(
+    runner: CliRunner, project: Path, stock_moto: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain moto lacks application-autoscaling ListTagsForResource: the provider waits on the
+    scalable target for ever. The apply stops at its timeout naming that resource; status then
+    sees a partial deployment and destroy removes it."""
+    monkeypatch.setattr(deploy_cli, "APPLY_TIMEOUT_S", 150.0)
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", "--region", "us-east-1"])
+    if result.exit_code == 0:  # a moto that implements it: then it simply works
+        assert load_config(project).deployed
+    else:
+        line = _error_line(result)
+        assert line.startswith("error: terraform apply did not finish within 150 s: still at ")
+        assert "aws_appautoscaling_target" in line
+        assert "run `expense-cli status` to see what exists" in line
+        status = runner.invoke(app, ["status"])
+        assert status.exit_code == 1
+        assert _error_line(status).startswith(f"error: partial deployment in {project}: ")
+        assert "expense-cli destroy` to remove what exists" in _error_line(status)
+        _assert_private(project / ".expense" / "terraform")
+    destroyed = runner.invoke(app, ["destroy", "--yes"])
+    assert destroyed.exit_code == 0, destroyed.output
+    assert _boto(stock_moto, "sagemaker").list_endpoints()["Endpoints"] == []
+    assert _boto(stock_moto, "lambda").list_functions()["Functions"] == []
 
 
 @pytest.mark.slow

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...aws import assemble_context, ecr_logins, fetch_model, registry_of
+from ...aws import assemble_context, ecr_login, ecr_logins, fetch_model, registry_of
 from ...aws._image import _gpu, ecr_region
+from ...aws._session import aws_error
 from .progress import err, step
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from ...aws import DeploySettings, Docker
     from ...engine._gate import BuildChoice
 
-__all__ = ["build_image", "push_image"]
+__all__ = ["build_image", "login_to_deployment_registry", "push_image"]
 
 
 def _image_tag(revision: str) -> str:
@@ -84,11 +85,29 @@ def _choose_backend(model_dir: Path, settings: DeploySettings) -> BuildChoice:
     return choice
 
 
-def push_image(docker: Docker, session: boto3.Session, local_tag: str, repository: str) -> str:
-    """Tag ``local_tag`` into ``repository`` and push it; the pushed reference."""
+def login_to_deployment_registry(docker: Docker, session: boto3.Session) -> str:
+    """``docker login`` to the account's ECR registry in the session's region, which exists
+    before any repository does: a refused login stops ``deploy`` before anything is created."""
+    region = session.region_name
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+    except Exception as exc:
+        raise aws_error(exc, "reading your AWS account id", region) from exc
+    registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
+    with step(f"Logging in to {registry}"):
+        ecr_login(docker, session, registry)
+    return registry
+
+
+def push_image(
+    docker: Docker, session: boto3.Session, local_tag: str, repository: str, *, login: bool = True
+) -> str:
+    """Tag ``local_tag`` into ``repository`` and push it; the pushed reference. ``login=False``:
+    :func:`login_to_deployment_registry` did it already."""
     remote = f"{repository}:{local_tag.rsplit(':', 1)[-1]}"
-    with step(f"Logging in to {repository.split('/', 1)[0]}"):
-        ecr_logins(docker, session, [remote])
+    if login:
+        with step(f"Logging in to {repository.split('/', 1)[0]}"):
+            ecr_logins(docker, session, [remote])
     docker.tag(local_tag, remote)
     with step(f"docker push {remote}") as update:
         docker.push(remote, on_line=update)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
+from .security import kms_variables
 
 if TYPE_CHECKING:
     from ...aws import DeploySettings, ProjectConfig
@@ -89,6 +90,7 @@ def terraform_variables(
         variables["create_repository"] = False
     else:
         variables["image_tag"] = image_tag or "latest"
+    variables.update(kms_variables(settings))  # --immutable-tags, --kms-key (security.py)
     return variables
 
 
