@@ -26,11 +26,10 @@ __all__ = ["DEFAULT_THRESHOLD", "BuildChoice", "Decision", "build_choice", "choo
 DEFAULT_THRESHOLD = 0.98
 
 
-@dataclass(frozen=True)
-class Decision:
+class _Variant:
+    """``backend``/``quantize`` (EXPENSE_BACKEND, EXPENSE_QUANTIZE) of a variant name."""
+
     variant: str
-    threshold: float
-    report: EvalReport
 
     @property
     def backend(self) -> str:
@@ -39,6 +38,13 @@ class Decision:
     @property
     def quantize(self) -> bool:
         return VARIANTS[self.variant][1]
+
+
+@dataclass(frozen=True)
+class Decision(_Variant):
+    variant: str
+    threshold: float
+    report: EvalReport
 
     def env(self) -> dict[str, str]:
         """The container environment that runs this variant."""
@@ -111,19 +117,11 @@ THRESHOLD_ENV = "EXPENSE_GATE_THRESHOLD"  # 0..1, default DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
-class BuildChoice:
+class BuildChoice(_Variant):
     """What ``expense-cli build`` bakes into the image, and why (the lines it prints)."""
 
     variant: str
     lines: tuple[str, ...]
-
-    @property
-    def backend(self) -> str:
-        return VARIANTS[self.variant][0]
-
-    @property
-    def quantize(self) -> bool:
-        return VARIANTS[self.variant][1]
 
 
 def _threshold(env: dict[str, str]) -> float:
