@@ -56,6 +56,7 @@ lint: $(STAMP) ## ruff, mypy
 bench: $(STAMP) ## benchmarks, printed as ratios against baselines measured in the same run
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_speed.py
 	$(BIN)/python bench/bench_handler.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_report.py
