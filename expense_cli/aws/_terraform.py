@@ -208,14 +208,15 @@ class _ProgressParser:
                 self.total = int(changes.get("add", 0)) + int(changes.get("change", 0))
                 self.total += int(changes.get("remove", 0))
         elif kind == "apply_start":
-            if self.total is None:
+            if self.total is None and hook.get("action") != "read":
                 self.total = self._planned
             self.current = f"{hook.get('action', 'apply')} {addr}"
         elif kind == "apply_progress":
             elapsed = hook.get("elapsed_seconds")
             self.current = f"{hook.get('action', 'apply')} {addr} ({elapsed}s)"
         elif kind in ("apply_complete", "apply_errored"):
-            self.done += 1
+            # data sources are read (action "read") while planning and applying: not changes
+            self.done += hook.get("action") != "read"
             self.current = f"{'done' if kind == 'apply_complete' else 'FAILED'} {addr}"
         elif kind == "diagnostic" and event.get("@level") == "error":
             diagnostic = event.get("diagnostic") or {}

@@ -132,10 +132,14 @@ def test_the_real_stack_is_configured_in_the_copy_only(tmp_path: Path) -> None:
 def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
     """The total comes from the saved plan, before the first resource: Terraform's apply stream
     alone has no plan summary (the old ``5/0 ... 18/0``)."""
+    read = _hook("data.aws_caller_identity.this", "read")
     recorder.results[("plan",)] = (
         0,
         [
             _event("version", terraform="1.11.0"),
+            # data sources are read while planning, with apply hooks (the old "0" total)
+            _event("apply_start", hook=read),
+            _event("apply_complete", hook=read),
             *[_event("planned_change", change={"resource": {"addr": a}}) for a in "xyz"],
             _event("change_summary", changes={**SUMMARY, "operation": "plan"}),
         ],
@@ -144,6 +148,8 @@ def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: Recording
         0,
         [
             _event("version", terraform="1.11.0"),
+            _event("apply_start", hook=read),
+            _event("apply_complete", hook=read),
             _event("apply_start", hook=_hook("a.x")),
             _event("apply_complete", hook=_hook("a.x", elapsed_seconds=1)),
             _event("apply_start", hook=_hook("a.y")),
@@ -168,12 +174,12 @@ def test_apply_reports_progress(stack: Path, tmp_path: Path, recorder: Recording
     ]  # fmt: skip
     assert not any("-state" in arg for call in recorder.commands() for arg in call)
     assert (final.done, final.total) == (3, 3)
-    assert [s.done for s in seen] == [0, 0, 1, 1, 1, 2, 2, 3, 3]
+    assert [s.done for s in seen] == [0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 3]
     assert {s.total for s in seen} == {3}
     assert "create a.y (10s)" in [s.current for s in seen]
     assert json.loads(tf.var_file.read_text()) == {"auth_token": None, "name": "demo"}
     assert oct(tf.var_file.stat().st_mode & 0o777) == "0o600"
-    assert (tf.root / "apply.log").read_text().count("\n") == 9
+    assert (tf.root / "apply.log").read_text().count("\n") == 11
     assert not tf.plan_file.exists()
 
 

@@ -642,6 +642,9 @@ def test_stock_moto_deploy_is_bounded_and_left_partial_then_destroyed(
         line = _error_line(result)
         assert line.startswith("error: terraform apply did not finish within 150 s: still at ")
         assert "aws_appautoscaling_target" in line
+        counted = re.search(r"\((\d+)/(\d+) done\)", line)
+        assert counted and 0 < int(counted[1]) < int(counted[2]), line  # a real total
+        assert not re.search(r"\(\d+/0\)", result.stderr)  # never the old "5/0 ... 18/0"
         assert "run `expense-cli status` to see what exists" in line
         status = runner.invoke(app, ["status"])
         assert status.exit_code == 1
