@@ -116,6 +116,7 @@ class S3Backend:
     key: str = "expense/terraform.tfstate"
     region: str | None = None
     lock_table: str | None = None
+    extra: tuple[str, ...] = ()  # more KEY=VALUE settings (S3-compatible stores: use_path_style)
 
     def init_args(self) -> list[str]:
         args = [f"-backend-config=bucket={self.bucket}", f"-backend-config=key={self.key}"]
@@ -126,6 +127,7 @@ class S3Backend:
         else:
             args.append("-backend-config=use_lockfile=true")
         args.append("-backend-config=encrypt=true")
+        args.extend(f"-backend-config={item}" for item in self.extra)
         return args
 
     @property

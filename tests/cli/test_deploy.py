@@ -660,6 +660,39 @@ def test_stock_moto_deploy_is_bounded_and_left_partial_then_destroyed(
 @pytest.mark.slow
 @pytest.mark.aws
 @pytest.mark.terraform
+def test_state_in_s3_is_shared_and_remembered(
+    runner: CliRunner, project: Path, moto: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--state-bucket: the state lives in S3 (locked with a lock file), nothing in
+    .expense/terraform; status and destroy read it through the backend."""
+    s3 = _boto(moto, "s3")
+    s3.create_bucket(Bucket="team-state")
+    monkeypatch.setenv("EXPENSE_STATE_BACKEND_CONFIG", "use_path_style=true")  # moto's URLs
+    args = ["deploy", "--image-uri", IMAGE, "--yes", "--region", "us-east-1", "--serverless"]
+    result = runner.invoke(app, [*args, "--state-bucket", "team-state"])
+    assert result.exit_code == 0, result.output
+    stored = s3.get_object(Bucket="team-state", Key="expense/expense.tfstate")["Body"].read()
+    resources = json.loads(stored)["resources"]
+    assert any(r["type"] == "aws_sagemaker_endpoint" for r in resources)
+    assert not (project / ".expense" / "terraform" / "terraform.tfstate").exists()
+    assert load_config(project).settings.state_bucket == "team-state"
+    init = (project / ".expense" / "terraform" / "init.log").read_text()
+    assert 'Successfully configured the backend "s3"' in init
+
+    destroyed = runner.invoke(app, ["destroy", "--yes"])  # the remembered bucket
+    assert destroyed.exit_code == 0, destroyed.output
+    assert (
+        json.loads(
+            s3.get_object(Bucket="team-state", Key="expense/expense.tfstate")["Body"].read()
+        )["resources"]
+        == []
+    )
+    assert _boto(moto, "sagemaker").list_endpoints()["Endpoints"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+@pytest.mark.terraform
 def test_plan_changes_nothing(runner: CliRunner, project: Path, moto: str) -> None:
     args = ["plan", "--image-uri", IMAGE, "--region", "us-east-1", "--serverless"]
     result = runner.invoke(app, [*args, "--auth", "token"])

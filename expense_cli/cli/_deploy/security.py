@@ -9,6 +9,7 @@ in ``.expense/config.json`` like every other deploy option; an empty value clear
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -103,6 +104,8 @@ _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-
 _ENDPOINT_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+$")
 _NVME = re.compile(r"^ml\.([a-z]+[0-9]+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n)\.")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# More S3 backend settings, e.g. "use_path_style=true" for an S3-compatible store or emulator.
+BACKEND_CONFIG_ENV = "EXPENSE_STATE_BACKEND_CONFIG"
 _FIELDS = ("kms_key", "endpoint_kms_key", "log_kms_key", "token_kms_key", "ecr_kms_key")
 
 
@@ -145,9 +148,14 @@ def s3_backend(settings: DeploySettings) -> S3Backend | None:
 
     if not settings.state_bucket:
         return None
+    extra = os.environ.get(BACKEND_CONFIG_ENV, "").replace(",", " ").split()
+    for item in extra:
+        if "=" not in item:
+            raise ConfigError(f"{BACKEND_CONFIG_ENV}: {item!r} is not KEY=VALUE")
     return S3Backend(
         bucket=settings.state_bucket,
         key=settings.state_key or f"expense/{settings.name}.tfstate",
         region=settings.region,
         lock_table=settings.state_lock_table or None,
+        extra=tuple(extra),
     )
