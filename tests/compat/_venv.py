@@ -29,7 +29,7 @@ VENV = ROOT / ".venv-compat"
 STAMP = VENV / ".expense-compat.json"
 # What the engine and serving tests need besides the package: the same versions as this venv.
 TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis")
-EXTRAS = "fast,serve,deploy"  # deploy: boto3 for the SageMaker runtime-path tests
+EXTRAS = "fast,serve,deploy,onnx"  # deploy: boto3 for the runtime-path tests; onnx: the backend
 
 
 def torch_requirement() -> str:

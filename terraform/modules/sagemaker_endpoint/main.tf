@@ -114,6 +114,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_sagemaker_model" "this" {
+  #checkov:skip=CKV_AWS_370:Network isolation is on (real-time and async); AWS does not support it for serverless endpoints, so only they run without it.
   name               = "${var.name}-${local.model_hash}"
   execution_role_arn = aws_iam_role.execution.arn
   # Serverless endpoints do not support network isolation (AWS's list of unsupported features).
