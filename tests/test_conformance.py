@@ -236,9 +236,7 @@ def test_each_side_raises_only_its_own_codes(folder: str, allowed: set[str]) -> 
     """A new error code can't be added to one side without the table saying so."""
     # The contract itself, and the proxy of `serve --deployment`, which stands in for the
     # function URL on the user's machine, are not one side.
-    files = [
-        p for p in (ROOT / folder).rglob("*.py") if p.name not in ("contract.py", "_proxy.py")
-    ]
+    files = [p for p in (ROOT / folder).rglob("*.py") if p.name not in ("contract.py", "_proxy.py")]
     found = _codes_in(files)
     assert found, "the pattern finds no codes: it is out of date"
     unknown = {code: where for code, where in found.items() if code not in ERRORS}

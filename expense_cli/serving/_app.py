@@ -32,6 +32,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("expense.serving")
 
+
 def create_app(
     settings: Settings | None = None,
     *,

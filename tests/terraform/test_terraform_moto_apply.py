@@ -288,7 +288,9 @@ def _check_token_never_stored(
     rotated_env = _token_env(env, ROTATED)
     args = ("plan", "-input=false", "-no-color", *tf_vars)
     plan = tf(tree, *args, env=rotated_env)
-    assert not re.search(r"# module\.function_url\[0\]\.aws_ssm_parameter\.token\[0\] ", plan.stdout)
+    assert not re.search(
+        r"# module\.function_url\[0\]\.aws_ssm_parameter\.token\[0\] ", plan.stdout
+    )
 
     # A new version writes the new token, which is again in SSM only.
     args = ("apply", "-auto-approve", "-input=false", "-no-color", *tf_vars)
