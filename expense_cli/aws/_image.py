@@ -30,13 +30,14 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._assets import BUNDLE_DIR, asset_root, package_dir
-from ..errors import ConfigError, RemoteError
+from ..errors import ConfigError, RemoteError, Timeout
 from ._runner import LineCallback, Runner, SubprocessRunner, require_tool
 from ._session import aws_error
 
@@ -358,9 +359,18 @@ class BuiltImage:
 class Docker:
     """The docker CLI (found on PATH when first needed) behind an injectable runner."""
 
-    def __init__(self, runner: Runner | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self,
+        runner: Runner | None = None,
+        binary: str | None = None,
+        *,
+        build_timeout_s: float = 3600.0,
+        push_timeout_s: float = 1800.0,
+    ) -> None:
         self.runner: Runner = runner or SubprocessRunner()
         self._binary = binary
+        self.build_timeout_s = build_timeout_s
+        self.push_timeout_s = push_timeout_s
 
     @property
     def binary(self) -> str:
@@ -421,14 +431,33 @@ class Docker:
             tag,
             str(context),
         ]
-        self._check("build", self.runner(argv, on_line=on_line))
+        lines = _deadline(on_line, self.build_timeout_s, f"docker build {tag}")
+        self._check("build", self.runner(argv, on_line=lines))
         return BuiltImage(tag, model_id, revision, base_image)
 
     def tag(self, source: str, target: str) -> None:
         self._check("tag", self.runner([self.binary, "tag", source, target]))
 
     def push(self, image: str, on_line: LineCallback | None = None) -> None:
-        self._check(f"push {image}", self.runner([self.binary, "push", image], on_line=on_line))
+        lines = _deadline(on_line, self.push_timeout_s, f"docker push {image}")
+        self._check(f"push {image}", self.runner([self.binary, "push", image], on_line=lines))
+
+
+def _deadline(on_line: LineCallback | None, timeout_s: float, what: str) -> LineCallback:
+    """``on_line`` that stops the command (the runner kills it when a callback raises) once it
+    has run ``timeout_s``: docker prints progress lines while it builds and pushes."""
+    deadline = time.monotonic() + timeout_s
+
+    def check(line: str) -> None:
+        if time.monotonic() > deadline:
+            raise Timeout(
+                f"{what} did not finish within {timeout_s:g} s: check the network and the "
+                "Docker daemon, then run the command again (finished layers are reused)"
+            )
+        if on_line is not None:
+            on_line(line)
+
+    return check
 
 
 def ecr_login(docker: Docker, session: boto3.Session, registry: str) -> None:

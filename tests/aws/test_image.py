@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import sys
 import types
 from pathlib import Path
@@ -352,3 +353,28 @@ def test_ecr_logins_skip_other_registries_and_duplicates(recorder: RecordingRunn
     ]
     ecr_logins(Docker(recorder, binary="docker"), FakeSession(), images)
     assert [c[-1] for c in recorder.commands()] == ["123456789012.dkr.ecr.us-east-1.amazonaws.com"]
+
+
+@pytest.mark.parametrize("step", ["build", "push"])
+def test_docker_build_and_push_stop_at_their_time_limit(tmp_path: Path, step: str) -> None:
+    """A docker that never finishes (a stuck push, a wedged build) is stopped with a clear error
+    once past its time limit, and the process is killed, not left behind."""
+    from expense_cli.aws import SubprocessRunner
+    from expense_cli.errors import Timeout
+
+    pid_file = tmp_path / "pid"
+    fake = tmp_path / "docker"
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = buildx ] && exit 1\necho $$ > {pid_file}\n'
+        "while true; do echo progress; sleep 0.05; done\n"
+    )
+    fake.chmod(0o755)
+    docker = Docker(SubprocessRunner(), binary=str(fake), build_timeout_s=0.3, push_timeout_s=0.3)
+    with pytest.raises(Timeout, match=rf"docker {step} .* did not finish within 0.3 s"):
+        if step == "build":
+            docker.build(tmp_path, "t:1", base_image="b", model_id="m", revision="r")
+        else:
+            docker.push("r/x:1")
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
