@@ -124,8 +124,12 @@ class QAModel:
             source = str(Path(source).expanduser())
         where = source if local else f"{source}@{revision or 'main'}"
         self.backend = backend
+        self.source = where
+        self.quantized = quantize
+        self.fp16 = fp16 and backend != "onnx"
+        self.max_answer_tokens = max_answer_tokens
         if backend == "onnx":  # the exported graph replaces the torch weights (_onnx.py)
-            self._load_onnx(source, local, where, quantize, max_answer_tokens)
+            self._load_onnx(source, local, where, quantize)
             return
         self.device = resolve_device(device, fp16=fp16, quantize=quantize)
         from transformers.utils import logging as hf_logging
@@ -156,16 +160,10 @@ class QAModel:
         if fp16:
             model = model.half()  # the logits are decoded in fp32 (see forward)
         self.model = model
-        self.source = where
-        self.quantized = quantize
-        self.fp16 = fp16
-        self.max_answer_tokens = max_answer_tokens
         self._sep = self.tokenizer.sep_token_id
         self._cls = self.tokenizer.cls_token_id
 
-    def _load_onnx(
-        self, source: str, local: bool, where: str, int8: bool, max_answer_tokens: int
-    ) -> None:
+    def _load_onnx(self, source: str, local: bool, where: str, int8: bool) -> None:
         """Tokenizer from the checkpoint folder, logits from its ONNX export (CPU only)."""
         from ._onnx import OnnxModel
 
@@ -177,10 +175,6 @@ class QAModel:
         self.device = torch.device("cpu")
         self.tokenizer = load_tokenizer(source)
         self.model = OnnxModel(source, int8=int8)
-        self.source = where
-        self.quantized = int8
-        self.fp16 = False
-        self.max_answer_tokens = max_answer_tokens
         self._sep = self.tokenizer.sep_token_id
         self._cls = self.tokenizer.cls_token_id
 
