@@ -77,7 +77,6 @@ class TerraformError(ExpenseError):
     """Terraform exited with an error."""
 
     code = "terraform_failed"
-    status = 502
 
 
 def find_terraform_source() -> Path:
