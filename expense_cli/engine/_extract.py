@@ -120,6 +120,12 @@ class Engine:
         """Where the model runs: ``cpu`` or ``cuda:N`` (``/ping`` reports it)."""
         return str(self.qa.device)
 
+    @property
+    def variant(self) -> str:
+        """Backend and precision as ``expense-cli eval`` names them (``torch``, ``onnx-int8``:
+        ``VARIANTS`` in _eval.py): what the build's accuracy gate chose (``/ping`` reports it)."""
+        return self.qa.backend + ("-int8" if self.qa.quantized else "")
+
     # -- the three stages -------------------------------------------------------------------
     def prepare(self, data: bytes) -> Document:
         """Validate + split into pages, then OCR the pages that have no text layer."""

@@ -75,9 +75,10 @@ def create_app(
             info_of(request)["error"] = exc.code
             return error_response(exc)
         body = {"status": "ok"}
-        device = getattr(service.engine, "device", None)  # cpu | cuda:N (test stand-ins: none)
-        if isinstance(device, str):
-            body["device"] = device
+        for key in ("device", "variant"):  # cpu | cuda:N; torch | onnx-int8 ... (stand-ins: none)
+            value = getattr(service.engine, key, None)
+            if isinstance(value, str):
+                body[key] = value
         return json_response(body)
 
     async def execution_parameters(request: Request) -> Response:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from expense_cli.engine import Engine, EngineConfig
+from expense_cli.engine._eval import VARIANTS
 from expense_cli.engine._onnx import export_onnx, onnx_path
 from expense_cli.errors import ConfigError
 from expense_cli.synthetic import RECEIPT_ANSWERS, Plant
@@ -85,6 +86,19 @@ def test_the_field_model_answers_the_receipt_with_onnx(
     assert (fields["total"].value, fields["total"].currency) == ("17.37", "EUR")
     assert fields["date"].value == "2024-01-03"
     assert fields["merchant"].answer == "ACME COFFEE ROASTERS"
+
+
+@pytest.mark.parametrize(
+    ("backend", "int8", "variant"),
+    [("torch", False, "torch"), ("torch", True, "torch-int8"), ("onnx", False, "onnx"),
+     ("onnx", True, "onnx-int8")],
+)  # fmt: skip
+def test_the_engine_names_its_variant_as_eval_does(
+    backend: str, int8: bool, variant: str, exported: Callable[[str], Path]
+) -> None:
+    config = EngineConfig(model=str(exported("token-head")), backend=backend, quantize=int8)
+    assert Engine(config).variant == variant
+    assert VARIANTS[variant] == (backend, int8)  # `expense-cli eval --compare` and the gate
 
 
 def test_export_writes_both_graphs_next_to_the_weights(exported: Callable[[str], Path]) -> None:

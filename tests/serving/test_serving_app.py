@@ -36,7 +36,8 @@ def error_of(response: httpx.Response) -> dict[str, str]:
 def test_ping_is_200_when_loaded(server_url: str) -> None:
     response = httpx.get(f"{server_url}/ping")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "device": "cpu"}  # the session engine: no GPU
+    # the session engine: no GPU, torch fp32 (an image runs what its accuracy gate chose)
+    assert response.json() == {"status": "ok", "device": "cpu", "variant": "torch"}
 
 
 def test_json_invocation_answers_the_default_fields(server_url: str, receipt_png: bytes) -> None:
