@@ -7,6 +7,7 @@ PDF pages that carry embedded text use it directly (no OCR); others are rendered
 
 from __future__ import annotations
 
+import ctypes
 import io
 import re
 import sys
@@ -14,7 +15,7 @@ import threading
 import unicodedata
 import warnings
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
@@ -223,7 +224,7 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
                 f"PDF page {index + 1} is {width_pt:.0f}x{height_pt:.0f} pt: too large to render "
                 "(the PDF format's own limit is 14400 pt, 200 inches)"
             )
-        words, boxes = _pdf_words(page, width_pt, height_pt, limits.max_page_chars)
+        words, boxes = _pdf_words(page, limits.max_page_chars)
         if words:
             return Page(
                 index + 1, round(width_pt), round(height_pt), words=words, boxes=boxes
@@ -245,15 +246,15 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
         page.close()
 
 
-def _pdf_words(
-    page: object, width: float, height: float, max_chars: int
-) -> tuple[list[str], list[Box]]:
+def _pdf_words(page: object, max_chars: int) -> tuple[list[str], list[Box]]:
     """Words and 0..1000 boxes from a PDF page's text layer (empty when it has none): only
-    encodable Unicode, no control characters (see ``_characters`` and ``_kind``)."""
+    encodable Unicode, no control characters (see ``_characters`` and ``_kind``). Boxes are on
+    the page as displayed and rendered (``_page_to_grid``)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
     assert isinstance(page, pdfium.PdfPage)
+    to_grid = _page_to_grid(page)
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
@@ -272,7 +273,7 @@ def _pdf_words(
             nonlocal x0, y0, x1, y1
             if chars:
                 words.append("".join(chars))
-                boxes.append(grid_box(x0, y0, x1, y1, width, height))
+                boxes.append(grid_box(x0, y0, x1, y1, 1000, 1000))
                 chars.clear()
             x0 = y0 = float("inf")
             x1 = y1 = float("-inf")
@@ -290,13 +291,43 @@ def _pdf_words(
                 left2, bottom2, right2, top2 = textpage.get_charbox(last)
                 left, bottom = min(left, left2), min(bottom, bottom2)
                 right, top = max(right, right2), max(top, top2)
-            x0, x1 = min(x0, left), max(x1, right)
-            y0, y1 = min(y0, height - top), max(y1, height - bottom)
+            (ax, ay), (bx, by) = to_grid(left, bottom), to_grid(right, top)
+            x0, x1 = min(x0, ax, bx), max(x1, ax, bx)
+            y0, y1 = min(y0, ay, by), max(y1, ay, by)
             chars.append(char)
         flush()
         return words, boxes
     finally:
         textpage.close()
+
+
+def _page_to_grid(page: object) -> Callable[[float, float], tuple[float, float]]:
+    """PDF user space → the 0..1000 grid of the page as pdfium renders it: its crop box (which
+    need not start at 0,0), turned by its ``/Rotate``, y downwards. Text-layer character boxes
+    are in user space, so without this a rotated or cropped page's answers point elsewhere.
+
+    The map is affine; pdfium's own ``FPDF_PageToDevice`` gives it at three corners of the crop
+    box, on a 1,000,000-unit device so that its integer results lose nothing."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    assert isinstance(page, pdfium.PdfPage)
+    left, bottom, right, top = page.get_bbox()
+    size = 1_000_000
+
+    def device(x: float, y: float) -> tuple[float, float]:
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        raw.FPDF_PageToDevice(page.raw, 0, 0, size, size, 0, x, y, dx, dy)
+        return dx.value * 1000 / size, dy.value * 1000 / size
+
+    (ox, oy), (ax, ay), (bx, by) = device(left, bottom), device(right, bottom), device(left, top)
+    width, height = (right - left) or 1.0, (top - bottom) or 1.0
+
+    def to_grid(x: float, y: float) -> tuple[float, float]:
+        u, v = (x - left) / width, (y - bottom) / height
+        return ox + u * (ax - ox) + v * (bx - ox), oy + u * (ay - oy) + v * (by - oy)
+
+    return to_grid
 
 
 _HIGH = range(0xD800, 0xDC00)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import io
 import unicodedata
 import zlib
@@ -215,3 +216,66 @@ def test_astral_text_comes_back_unchanged(text: str) -> None:
     assume(all(unicodedata.category(c) not in ("Cf", "Cn", "Co") for c in text))
     (page,) = load_document(unicode_pdf([[text[:150]]]))
     assert page.words == [text[:150]]
+
+
+# --- PDF pages turned by /Rotate, cropped, or with a media box away from 0,0: boxes must be on
+# the page as displayed, the geometry the OCR path and the previews (_preview.py) render ---
+
+
+@pytest.mark.parametrize(
+    ("box", "extra", "at"),
+    [
+        (b"0 0 595 842", b"", (72, 770)),
+        (b"0 0 595 842", b"/Rotate 90", (72, 770)),
+        (b"0 0 595 842", b"/Rotate 180", (72, 770)),
+        (b"0 0 595 842", b"/Rotate 270", (300, 100)),
+        (b"0 0 595 842", b"/Rotate -90", (72, 770)),
+        (b"0 0 595 842", b"/Rotate 450", (72, 400)),
+        (b"0 0 595 842", b"/CropBox [50 700 300 800]", (72, 740)),
+        (b"0 0 595 842", b"/CropBox [40 600 400 800] /Rotate 90", (72, 700)),
+        (b"100 100 695 942", b"", (172, 870)),
+        (b"0 -842 595 0", b"/Rotate 270", (72, -72)),
+        (b"-300 -300 300 300", b"", (-250, 250)),
+        (b"0 0 20 10", b"", (1, 2)),  # a tiny page, text a few points high
+    ],
+)
+def test_pdf_text_boxes_are_where_the_page_shows_the_words(
+    box: bytes, extra: bytes, at: tuple[int, int]
+) -> None:
+    from expense_cli.engine._preview import page_images
+    from tests.hardening.hostile import pdf_one_page
+
+    size = 4 if box == b"0 0 20 10" else 12
+    data = pdf_one_page(b"ACME COFFEE", box=box, extra=extra, at=at, size=size)
+    (page,) = load_document(data)
+    assert page.words == ["ACME", "COFFEE"]
+    (preview,) = page_images(data, [1], Limits())
+    image = Image.open(io.BytesIO(base64.b64decode(preview["image"].split(",", 1)[1])))
+    assert (page.width > page.height) == (image.width > image.height)
+    ink = image.point(lambda v: 255 if v < 128 else 0).getbbox()  # where the words are drawn
+    assert ink is not None
+    grid_ink = (
+        ink[0] * 1000 / image.width,
+        ink[1] * 1000 / image.height,
+        ink[2] * 1000 / image.width,
+        ink[3] * 1000 / image.height,
+    )
+    for x0, y0, x1, y1 in page.boxes:
+        assert 0 <= x0 < x1 <= 1000 and 0 <= y0 < y1 <= 1000
+        inside = image.crop(
+            (
+                x0 * image.width // 1000,
+                y0 * image.height // 1000,
+                -(-x1 * image.width // 1000),
+                -(-y1 * image.height // 1000),
+            )
+        )
+        assert inside.getextrema()[0] < 128  # each word's box holds ink
+    union = (
+        min(b[0] for b in page.boxes),
+        min(b[1] for b in page.boxes),
+        max(b[2] for b in page.boxes),
+        max(b[3] for b in page.boxes),
+    )
+    slack = 30  # glyph boxes vs the font's line box, on the 0..1000 grid
+    assert all(abs(u - g) <= slack for u, g in zip(union, grid_ink, strict=True)), (union, grid_ink)

@@ -24,7 +24,7 @@ from expense_cli.errors import (
     UnsupportedDocument,
 )
 
-__all__ = ["CASES", "Case", "case", "pdf"]
+__all__ = ["CASES", "Case", "case", "pdf", "pdf_one_page"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,29 @@ def _pdf_text(text: bytes = b"ACME COFFEE ROASTERS") -> bytes:
             b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
             _FONT,
             _page(2, 5),
+            _stream(content),
+        ]
+    )
+
+
+def pdf_one_page(
+    text: bytes = b"ACME COFFEE",
+    *,
+    box: bytes = b"0 0 595 842",
+    extra: bytes = b"",
+    at: tuple[int, int] = (72, 770),
+    size: int = 12,
+) -> bytes:
+    """One page showing ``text`` in Helvetica at ``at`` (user space), with media box ``box`` and
+    ``extra`` page keys (``/Rotate 90``, ``/CropBox [...]``)."""
+    content = b"BT /F1 %d Tf %d %d Td (" % (size, *at) + text + b") Tj ET"
+    page = _page(2, 5, box)
+    return pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            _FONT,
+            page[:-3] + b" " + extra + b" >>",
             _stream(content),
         ]
     )
