@@ -229,8 +229,8 @@ def _fetch_under_drip() -> None:
     sys.path[:0] = [str(ROOT / "handler"), str(ROOT / "tests" / "handler")]
     import _fetch
     from _drip import drip_scripts, drip_server
-    from _errors import HandlerError
 
+    from expense_cli.contract import ContractError
     from expense_cli.synthetic import RECEIPT_LINES, render_receipt
     from tests.conftest import png_bytes
 
@@ -253,7 +253,7 @@ def _fetch_under_drip() -> None:
                 try:
                     _fetch.fetch_document(f"{scheme}://docs.test:{server.port}/r", policy)
                     outcome = "fetched"
-                except HandlerError as exc:
+                except ContractError as exc:
                     outcome = exc.code
                 wall = time.perf_counter() - start
             taken = f"{max(server.sent, default=0)}/{len(drip)}"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from _errors import HandlerError
+from expense_cli.contract import ContractError
 
 __all__ = ["TokenAuthenticator", "ssm_token_loader"]
 
@@ -61,28 +61,25 @@ class TokenAuthenticator:
                 try:
                     value = self._load()
                 except Exception as exc:
-                    raise HandlerError(
-                        503,
+                    raise ContractError(
                         "auth_unavailable",
                         "the access token could not be loaded; try again shortly",
-                        headers={"retry-after": "5"},
                     ) from exc
                 self._token = value.strip().encode("utf-8")
                 self._loaded_at = now
             return self._token
 
     def check(self, headers: Mapping[str, str]) -> None:
-        """Raise :class:`HandlerError` (401/403) unless ``headers`` carry the right token."""
+        """Raise :class:`ContractError` (401/403) unless ``headers`` carry the right token."""
         header = headers.get("authorization", "")
         scheme, _, presented = header.strip().partition(" ")
         presented = presented.strip()
         if scheme.lower() != "bearer" or not presented:
-            raise HandlerError(
-                401,
+            raise ContractError(
                 "unauthorized",
                 "send the access token as 'Authorization: Bearer <token>'",
                 headers={"www-authenticate": 'Bearer realm="expense"'},
             )
         expected = self._expected()
         if not expected or not hmac.compare_digest(presented.encode("utf-8"), expected):
-            raise HandlerError(403, "forbidden", "the access token is not valid")
+            raise ContractError("forbidden", "the access token is not valid")

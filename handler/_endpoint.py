@@ -26,8 +26,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from _errors import HandlerError
-
 from expense_cli.contract import ERRORS, ContractError
 
 __all__ = ["EndpointInvoker", "map_client_error"]
@@ -88,7 +86,7 @@ def _model_error(response: dict[str, Any]) -> ContractError:
 
 
 def map_client_error(response: dict[str, Any]) -> ContractError:
-    """Translate a botocore ``ClientError.response`` from InvokeEndpoint into a HandlerError."""
+    """Translate a botocore ``ClientError.response`` from InvokeEndpoint (a ContractError)."""
     error = response.get("Error", {}) or {}
     code = str(error.get("Code", ""))
     message = str(error.get("Message", ""))
@@ -97,53 +95,46 @@ def map_client_error(response: dict[str, Any]) -> ContractError:
     if code == "ModelError":
         return _model_error(response)
     if code == "ModelNotReadyException":
-        return HandlerError(
-            503,
+        return ContractError(
             "model_not_ready",
             "the model is still loading; retry shortly",
             headers=_retry_after(response, 503),
         )
     if code in ("ThrottlingException", "Throttling", "TooManyRequestsException") or status == 429:
-        return HandlerError(
-            429,
+        return ContractError(
             "throttled",
             "too many requests to the model endpoint; retry after a pause",
             headers=_retry_after(response, 429),
         )
     if code == "ServiceUnavailable" or status == 503:
-        return HandlerError(
-            503,
+        return ContractError(
             "endpoint_unavailable",
             "the model endpoint is temporarily unavailable; retry shortly",
             headers=_retry_after(response, 503),
         )
     if code == "ValidationError":
         if "not found" in lowered or "could not find" in lowered:
-            return HandlerError(
-                502,
+            return ContractError(
                 "endpoint_not_found",
                 "the SageMaker endpoint this function forwards to does not exist; "
                 "check the deployment (ENDPOINT_NAME)",
             )
         if "inservice" in lowered or "in service" in lowered or "not ready" in lowered:
-            return HandlerError(
-                503,
+            return ContractError(
                 "endpoint_not_ready",
                 "the SageMaker endpoint is not InService yet (creating or updating); retry later",
-                headers={"retry-after": "60"},
             )
         if "too large" in lowered or "exceed" in lowered:
-            return HandlerError(
-                413,
+            return ContractError(
                 "document_too_large",
                 "the request is larger than the endpoint accepts; shrink or split the document",
             )
     if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
-        return HandlerError(
-            502, "endpoint_forbidden", "this function is not allowed to invoke the endpoint"
+        return ContractError(
+            "endpoint_forbidden", "this function is not allowed to invoke the endpoint"
         )
-    return HandlerError(
-        502, "endpoint_error", f"the model endpoint failed ({code or status}): {_short(message)}"
+    return ContractError(
+        "endpoint_error", f"the model endpoint failed ({code or status}): {_short(message)}"
     )
 
 
@@ -208,10 +199,10 @@ class EndpointInvoker:
         except ClientError as exc:
             raise map_client_error(exc.response) from exc
         except (ReadTimeoutError, ConnectTimeoutError) as exc:
-            raise HandlerError(
-                504, "endpoint_timeout", "the model endpoint did not answer in time"
+            raise ContractError(
+                "endpoint_timeout", "the model endpoint did not answer in time"
             ) from exc
         except EndpointConnectionError as exc:
-            raise HandlerError(
-                502, "endpoint_unreachable", "the model endpoint could not be reached"
+            raise ContractError(
+                "endpoint_unreachable", "the model endpoint could not be reached"
             ) from exc

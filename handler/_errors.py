@@ -13,21 +13,9 @@ from typing import Any
 
 from expense_cli.contract import ContractError, dumps
 
-__all__ = ["HandlerError", "error_response", "json_response", "text_response"]
+__all__ = ["error_response", "json_response", "text_response"]
 
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
-
-
-class HandlerError(ContractError):
-    """A :class:`ContractError` raised with its status spelled out; the status must be the one the
-    contract's table gives the code (so a call site cannot drift from the table)."""
-
-    def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(code, message, headers=headers)
-        if status != self.status:
-            raise ValueError(f"error {code!r} is HTTP {self.status} in the contract, not {status}")
 
 
 def json_response(

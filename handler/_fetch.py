@@ -19,7 +19,9 @@ Rules (every one is checked again on each redirect hop):
 * The response must be 200 with a ``Content-Type`` of ``image/*``, ``application/pdf`` or
   ``application/octet-stream`` (or none), and its first bytes must be a supported format.
 
-Refusals raise :class:`_errors.HandlerError` (400, or 413 for too large, 415 for wrong type).
+Refusals raise :class:`expense_cli.contract.ContractError` (``url_refused``, ``url_fetch_failed``,
+``url_timeout``: 400; ``document_too_large``: 413; ``unsupported_media_type``: 415; the status
+comes from the contract's table).
 Tests inject a resolver, an address rule that admits 127.0.0.1, extra ports and a TLS context that
 trusts a test CA through :class:`FetchPolicy`; :meth:`FetchPolicy.from_settings` (production) never
 admits loopback or any other non-public address.
@@ -40,8 +42,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from _addr import is_public_address, normalise_host, parse_address
-from _errors import HandlerError
 
+from expense_cli.contract import ContractError
 from expense_cli.contract import sniff_type as sniff
 
 if TYPE_CHECKING:
@@ -114,8 +116,8 @@ class _Target:
     path: str
 
 
-def _refuse(message: str, code: str = "url_refused", status: int = 400) -> HandlerError:
-    return HandlerError(status, code, message)
+def _refuse(message: str, code: str = "url_refused") -> ContractError:
+    return ContractError(code, message)
 
 
 def _check_url(url: str, policy: FetchPolicy) -> _Target:
@@ -325,12 +327,11 @@ def _read_body(
     return b"".join(chunks)
 
 
-def _too_large(policy: FetchPolicy) -> HandlerError:
+def _too_large(policy: FetchPolicy) -> ContractError:
     return _refuse(
         f"the document at the URL is larger than {policy.max_bytes} bytes; "
         "shrink it (lower the scan resolution or JPEG quality) or split it into smaller files",
         code="document_too_large",
-        status=413,
     )
 
 
@@ -355,7 +356,6 @@ def _handle_response(
         raise _refuse(
             f"the URL serves {media_type!r}; expected an image or a PDF",
             code="unsupported_media_type",
-            status=415,
         )
     return 200, None, _read_body(response, sock, policy, deadline)
 
@@ -367,7 +367,7 @@ def _get_once(
     watchdog = dialer.watchdog
     try:
         answer = _exchange(target, dialer, policy)
-    except HandlerError:
+    except ContractError:
         if watchdog.expired:  # the watchdog's shutdown is what broke the exchange
             raise _timed_out() from None
         raise
@@ -376,7 +376,7 @@ def _get_once(
     return answer
 
 
-def _timed_out() -> HandlerError:
+def _timed_out() -> ContractError:
     return _refuse("fetching the URL took too long", code="url_timeout")
 
 
@@ -409,7 +409,7 @@ def _exchange(
             return _handle_response(response, sock, policy, deadline)
         finally:
             response.close()
-    except HandlerError:
+    except ContractError:
         raise
     except TimeoutError:
         raise _timed_out() from None
@@ -424,7 +424,7 @@ def _exchange(
 
 
 def fetch_document(url: str, policy: FetchPolicy) -> Fetched:
-    """Download ``url`` under ``policy``; raises :class:`HandlerError` on every refusal."""
+    """Download ``url`` under ``policy``; raises :class:`ContractError` on every refusal."""
     deadline = time.monotonic() + policy.timeout_s
     watchdog = _Watchdog(deadline)
     try:
@@ -452,7 +452,6 @@ def _follow(url: str, policy: FetchPolicy, deadline: float, watchdog: _Watchdog)
             raise _refuse(
                 "the URL did not return a PNG, JPEG, TIFF, WebP, GIF or PDF document",
                 code="unsupported_media_type",
-                status=415,
             )
         return Fetched(data=body, media_type=detected, host=target.host, redirects=hop)
     raise _refuse(f"the URL redirected more than {policy.max_redirects} times")

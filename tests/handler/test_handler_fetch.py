@@ -11,7 +11,6 @@ import _fetch
 import pytest
 from _addr import is_public_address, normalise_host
 from _drip import drip_scripts, drip_server
-from _errors import HandlerError
 from _handler_support import (
     JPEG,
     PDF,
@@ -24,6 +23,8 @@ from _handler_support import (
     local_policy,
     serve_docs,
 )
+
+from expense_cli.contract import ContractError
 
 # Names the corpus resolves (the fake resolver never touches the network).
 RESOLVER_TABLE = {
@@ -136,7 +137,7 @@ REFUSED_URLS: list[tuple[str, str]] = [
 def test_refused_without_dialling(url: str, reason: str, no_dial: list[Any]) -> None:
     resolver = FakeResolver(RESOLVER_TABLE)
     policy = _fetch.FetchPolicy(max_bytes=1_000_000, timeout_s=2.0, resolver=resolver)
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch.fetch_document(url, policy)
     assert caught.value.status == 400
     assert caught.value.code in ("url_refused", "url_fetch_failed")
@@ -163,7 +164,7 @@ def test_refused_with_http_enabled(url: str, no_dial: list[Any]) -> None:
     policy = _fetch.FetchPolicy(
         max_bytes=1000, timeout_s=2.0, allow_http=True, resolver=FakeResolver(RESOLVER_TABLE)
     )
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch.fetch_document(url, policy)
     assert caught.value.status == 400
     assert no_dial == []
@@ -265,7 +266,7 @@ def test_dials_the_checked_address_without_a_second_lookup(
 )
 def test_redirect_into_private_space_is_refused(doc_server: DocServer, target: str) -> None:
     doc_server.routes["/go"] = Route(status=302, location=target, body=b"", content_type=None)
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch_local(doc_server, "/go")
     assert caught.value.status == 400
     assert caught.value.code == "url_refused"
@@ -279,7 +280,7 @@ def test_https_redirect_to_plain_http_is_refused_when_http_is_off(
     tls_server.routes["/go"] = Route(status=301, location="http://public.test/r", body=b"")
     resolver = FakeResolver({TLS_NAME: ["127.0.0.1"]})
     policy = local_policy(resolver, [tls_server.port], ssl_context=test_pki.client_context())
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch.fetch_document(tls_server.url("/go", host=TLS_NAME), policy)
     assert "plain http is disabled" in caught.value.message
     assert tls_server.hits == ["/go"]
@@ -296,7 +297,7 @@ def test_at_most_three_redirects(doc_server: DocServer) -> None:
     assert fetched.data == PNG and fetched.redirects == 3
     # ... four are not.
     doc_server.hits.clear()
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch_local(doc_server, "/hop0")
     assert "redirected more than 3 times" in caught.value.message
     assert doc_server.hits == ["/hop0", "/hop1", "/hop2", "/hop3"]
@@ -314,7 +315,7 @@ def test_at_most_three_redirects(doc_server: DocServer) -> None:
 )
 def test_oversized_body_is_refused(doc_server: DocServer, route: Route) -> None:
     doc_server.routes["/big"] = route
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch_local(doc_server, "/big", max_bytes=len(PNG) * 10)
     assert caught.value.status == 413
     assert "split" in caught.value.message
@@ -338,7 +339,7 @@ def test_wrong_responses_are_refused(
     doc_server: DocServer, route: Route, status: int, fragment: str
 ) -> None:
     doc_server.routes["/r"] = route
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch_local(doc_server, "/r")
     assert caught.value.status == status
     assert fragment in caught.value.message
@@ -352,7 +353,7 @@ def test_wrong_responses_are_refused(
 )
 def test_slow_server_exceeds_the_time_cap(doc_server: DocServer, route: Route) -> None:
     doc_server.routes["/slow"] = route
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch_local(doc_server, "/slow", timeout_s=0.6)
     assert caught.value.code == "url_timeout"
 
@@ -368,7 +369,7 @@ def test_slow_resolver_counts_against_the_time_cap() -> None:
 
     policy = _fetch.FetchPolicy(max_bytes=1000, timeout_s=0.2, resolver=stuck)
     try:
-        with pytest.raises(HandlerError) as caught:
+        with pytest.raises(ContractError) as caught:
             _fetch.fetch_document("https://public.test/r", policy)
         assert caught.value.code == "url_timeout"
     finally:
@@ -385,12 +386,12 @@ def test_tls_checks_the_name_while_dialling_the_pinned_address(
     fetched = _fetch.fetch_document(tls_server.url("/r", host=TLS_NAME), policy)
     assert fetched.data == PNG
     # Same address, a name the certificate does not cover: refused by the certificate check.
-    with pytest.raises(HandlerError) as caught:
+    with pytest.raises(ContractError) as caught:
         _fetch.fetch_document(tls_server.url("/r", host="other.test"), policy)
     assert "certificate" in caught.value.message
     # Without the test CA the default trust store refuses the certificate.
     untrusted = local_policy(resolver, [tls_server.port])
-    with pytest.raises(HandlerError):
+    with pytest.raises(ContractError):
         _fetch.fetch_document(tls_server.url("/r", host=TLS_NAME), untrusted)
     assert tls_server.hits == ["/r"]
 
@@ -437,7 +438,7 @@ def test_a_dripping_server_is_cut_off_at_the_time_cap(attack: str) -> None:
     with drip_server(prefix, drip, DRIP_INTERVAL_S) as server:
         resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
         policy = local_policy(resolver, [server.port], allow_http=True, timeout_s=DRIP_CAP_S)
-        with pytest.raises(HandlerError) as caught:
+        with pytest.raises(ContractError) as caught:
             _fetch.fetch_document(f"{scheme}://docs.test:{server.port}/r.png", policy)
     assert caught.value.code == "url_timeout"
     assert "took too long" in caught.value.message
@@ -456,7 +457,7 @@ def test_the_time_cap_spans_redirect_hops() -> None:
         docs.routes["/go"] = Route(status=302, location=target, body=b"", header_delay_s=0.3)
         resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
         policy = local_policy(resolver, [slow.port, docs.port], allow_http=True, timeout_s=0.5)
-        with pytest.raises(HandlerError) as caught:
+        with pytest.raises(ContractError) as caught:
             _fetch.fetch_document(f"http://docs.test:{docs.port}/go", policy)
     assert caught.value.code == "url_timeout"
     assert docs.hits == ["/go"]
