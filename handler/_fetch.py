@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
+import re
 import socket
 import ssl
 import threading
@@ -58,6 +59,7 @@ AddressRule = Callable[["IPAddress"], bool]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPTED_TYPES = frozenset({"application/pdf", "application/octet-stream", "binary/octet-stream"})
 _CHUNK = 64 * 1024
+_DIGITS = re.compile(r"[0-9]{1,18}")
 _MAX_URL_CHARS = 2048
 _MAX_DIAL = 3
 _USER_AGENT = "expense-handler/1 (+document fetch)"
@@ -308,8 +310,8 @@ def _read_body(
     policy: FetchPolicy,
     deadline: float,
 ) -> bytes:
-    declared = response.getheader("Content-Length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > policy.max_bytes:
+    declared = _declared_length(response)
+    if declared is not None and declared > policy.max_bytes:
         raise _too_large(policy)
     chunks: list[bytes] = []
     total = 0
@@ -324,7 +326,38 @@ def _read_body(
             raise _too_large(policy)
         chunks.append(chunk)
         _remaining(deadline)
+    if declared is not None and total != declared:
+        # http.client hands a body cut short by the server's close over as if it were whole.
+        raise _refuse(
+            f"the URL's response ended after {total} of the {declared} bytes it announced",
+            code="url_fetch_failed",
+        )
     return b"".join(chunks)
+
+
+def _declared_length(response: http.client.HTTPResponse) -> int | None:
+    """The body length a non-chunked response announces; ``None`` when it announces none.
+
+    http.client takes the first of several ``Content-Length`` headers and reads to the close
+    when one is not a number; a response whose lengths are not one plain number is refused
+    instead (RFC 9112, section 6.3), so a document is never cut at a length the server did not
+    mean or read past one it did.
+    """
+    if response.chunked:  # the chunk sizes frame the body; http.client ignores the length
+        return None
+    values = {
+        value.strip()
+        for header in response.msg.get_all("Content-Length") or ()
+        for value in header.split(",")
+    }
+    if not values:
+        return None
+    if len(values) != 1 or not _DIGITS.fullmatch(next(iter(values))):
+        raise _refuse(
+            "the URL's response has an invalid or conflicting Content-Length",
+            code="url_fetch_failed",
+        )
+    return int(values.pop())
 
 
 def _too_large(policy: FetchPolicy) -> ContractError:
@@ -416,6 +449,10 @@ def _exchange(
     except ssl.SSLError:
         raise _refuse(
             "the URL's TLS certificate could not be verified", code="url_fetch_failed"
+        ) from None
+    except http.client.IncompleteRead:
+        raise _refuse(
+            "the URL's response ended before its body was complete", code="url_fetch_failed"
         ) from None
     except (OSError, http.client.HTTPException):
         raise _refuse("the URL could not be fetched", code="url_fetch_failed") from None

@@ -476,3 +476,75 @@ def test_the_watchdog_shuts_a_blocked_read_down() -> None:
             assert watchdog.expired
         finally:
             watchdog.close()
+
+
+# ------------------------------------------- responses whose framing lies about their length
+
+
+def _answer(headers: bytes, body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + headers + b"\r\n" + body
+
+
+_FULL = f"Content-Length: {len(PNG)}\r\n".encode()
+_PDF_HALF = PDF[: len(PDF) // 2]
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+
+LYING_RESPONSES = {
+    # The server closes before the length it announced: the document is cut short.
+    "length-longer-than-body": _answer(f"Content-Length: {len(PNG) + 500}\r\n".encode(), PNG),
+    "pdf-cut-in-half": _answer(f"Content-Length: {len(PDF)}\r\n".encode(), _PDF_HALF),
+    "length-but-no-body": _answer(b"Content-Length: 4096\r\n", b""),
+    # Lengths that are not one plain number: which one frames the body is anybody's guess.
+    "two-lengths": _answer(b"Content-Length: 10\r\n" + _FULL, PNG),
+    "length-list": _answer(f"Content-Length: 10, {len(PNG)}\r\n".encode(), PNG),
+    "negative-length": _answer(b"Content-Length: -5\r\n", PNG),
+    "signed-length": _answer(f"Content-Length: +{len(PNG)}\r\n".encode(), PNG),
+    "length-with-junk": _answer(f"Content-Length: {len(PNG)}abc\r\n".encode(), PNG),
+    "hex-length": _answer(f"Content-Length: 0x{len(PNG):x}\r\n".encode(), PNG),
+    "exponent-length": _answer(b"Content-Length: 1e3\r\n", PNG),
+    "superscript-length": _answer("Content-Length: 1\u00b9\r\n".encode("latin-1"), PNG),
+    "empty-length": _answer(b"Content-Length: \r\n", PNG),
+    "huge-length": _answer(b"Content-Length: " + b"9" * 40 + b"\r\n", PNG),
+    # Chunked bodies that stop in the middle of a chunk or before the last chunk.
+    "chunk-cut-short": _answer(_CHUNKED, f"{len(PNG):x}\r\n".encode() + PNG[:100]),
+    "no-last-chunk": _answer(_CHUNKED, f"{len(PNG):x}\r\n".encode() + PNG + b"\r\n"),
+}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("answer", LYING_RESPONSES.values(), ids=LYING_RESPONSES.keys())
+def test_a_response_whose_length_lies_is_refused(answer: bytes) -> None:
+    """http.client returns a body the server cut short as if it were whole, and reads to the close
+    past a length it cannot parse; neither may reach the model as the caller's document."""
+    with drip_server(answer, b"", 0.0) as server:
+        resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
+        policy = local_policy(resolver, [server.port], allow_http=True)
+        with pytest.raises(ContractError) as caught:
+            _fetch.fetch_document(f"http://docs.test:{server.port}/r.png", policy)
+    assert caught.value.code == "url_fetch_failed"
+    assert caught.value.status == 400
+    assert "ended" in caught.value.message or "Content-Length" in caught.value.message
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "headers",
+    [
+        _FULL,
+        _FULL + _FULL,  # the same length twice is one length (RFC 9112, section 6.3)
+        f"Content-Length: {len(PNG)}, {len(PNG)}\r\n".encode(),
+        f"Content-Length:   {len(PNG)}  \r\n".encode(),
+        _CHUNKED + b"Content-Length: 7\r\n",  # chunked framing wins; the length is ignored
+        b"",  # no length: read to the close
+    ],
+    ids=["one", "twice", "listed-twice", "padded", "chunked-and-length", "none"],
+)
+def test_honest_framings_are_fetched_whole(headers: bytes) -> None:
+    body = PNG
+    if b"chunked" in headers:
+        body = f"{len(PNG):x}\r\n".encode() + PNG + b"\r\n0\r\n\r\n"
+    with drip_server(_answer(headers, body), b"", 0.0) as server:
+        resolver = FakeResolver({"docs.test": ["127.0.0.1"]})
+        policy = local_policy(resolver, [server.port], allow_http=True)
+        fetched = _fetch.fetch_document(f"http://docs.test:{server.port}/r.png", policy)
+    assert fetched.data == PNG
