@@ -27,6 +27,12 @@ __all__ = ["TokenAuthenticator", "ssm_token_loader"]
 TOKEN_TTL_S = 60.0
 
 
+def _utf8(text: str) -> bytes:
+    """``text`` as bytes to compare; a lone surrogate (an event may carry one, no HTTP header can)
+    is kept rather than raising, so it is simply a token that does not match."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def ssm_token_loader(parameter_name: str, client_factory: Callable[[], Any]) -> Callable[[], str]:
     """A loader that reads the SecureString ``parameter_name`` (decrypted) via SSM."""
 
@@ -65,7 +71,7 @@ class TokenAuthenticator:
                         "auth_unavailable",
                         "the access token could not be loaded; try again shortly",
                     ) from exc
-                self._token = value.strip().encode("utf-8")
+                self._token = _utf8(value.strip())
                 self._loaded_at = now
             return self._token
 
@@ -81,5 +87,5 @@ class TokenAuthenticator:
                 headers={"www-authenticate": 'Bearer realm="expense"'},
             )
         expected = self._expected()
-        if not expected or not hmac.compare_digest(presented.encode("utf-8"), expected):
+        if not expected or not hmac.compare_digest(_utf8(presented), expected):
             raise ContractError("forbidden", "the access token is not valid")

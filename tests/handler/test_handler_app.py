@@ -61,6 +61,13 @@ def token_handler(make_handler: Callable[..., Any]) -> Callable[[Loader], app.Ha
         (f"Bearer {TOKEN}x", 403, "forbidden"),
         (f"Bearer {TOKEN[:-1]}", 403, "forbidden"),
         ("Bearer t\u00f6ken", 403, "forbidden"),
+        # Lone surrogates (a hand-made event can carry them): a wrong token, not a 500.
+        ("Bearer \ud800", 403, "forbidden"),
+        (f"Bearer {TOKEN}\udcff", 403, "forbidden"),
+        (f"Bearer \udfff{TOKEN}", 403, "forbidden"),
+        ("Bearer \U0001f511", 403, "forbidden"),
+        (f"Bearer\t{TOKEN}", 401, "unauthorized"),
+        (f"Bearer {TOKEN}, Bearer {TOKEN}", 403, "forbidden"),  # a repeated header, joined
         (f"Bearer {TOKEN}", 200, None),
         (f"bearer   {TOKEN} ", 200, None),
     ],
@@ -98,6 +105,19 @@ def test_empty_stored_token_admits_nobody(token_handler: Callable[[Loader], app.
     handler = token_handler(Loader(" "))
     assert handler(_event("Bearer  "), None)["statusCode"] == 401
     assert handler(_event("Bearer x"), None)["statusCode"] == 403
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("stored", ["\U0001f511-k\u00eby", "\ud83d\udd11 split pair", "\ud800"])
+def test_stored_tokens_outside_the_bmp(
+    token_handler: Callable[[Loader], app.Handler], stored: str
+) -> None:
+    """A token with astral characters (or surrogates, as a JSON-escaped SSM value could hold)
+    is admitted exactly, and nothing else is."""
+    handler = token_handler(Loader(stored))
+    assert handler(_event(f"Bearer {stored}"), None)["statusCode"] == 200
+    assert handler(_event(f"Bearer {stored}x"), None)["statusCode"] == 403
+    assert handler(_event("Bearer \ud800\ud800"), None)["statusCode"] == 403
 
 
 @pytest.mark.server
