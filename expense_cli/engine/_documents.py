@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import math
 import re
 import sys
 import threading
@@ -23,7 +24,7 @@ from PIL import Image, ImageOps
 from ..errors import BadRequest, DocumentTooLarge, UnreadableDocument, UnsupportedDocument
 from ._config import Limits
 
-__all__ = ["Box", "Page", "grid_box", "load_document", "sniff_type"]
+__all__ = ["Box", "Page", "grid_box", "load_document", "sniff_type", "to_gray"]
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 on LayoutLM's 0..1000 grid
 
@@ -134,7 +135,7 @@ def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                     image.load()
-                    frame = ImageOps.exif_transpose(image).convert("L")
+                    frame = to_gray(ImageOps.exif_transpose(image))
             except Image.DecompressionBombError as exc:
                 raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -143,6 +144,42 @@ def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
                 ) from None
             pages.append(Page(index + 1, frame.width, frame.height, image=frame))
     return pages
+
+
+def to_gray(image: Image.Image) -> Image.Image:
+    """``image`` in 8-bit grayscale as a viewer shows it, for OCR and the previews (_preview.py).
+
+    ``convert("L")`` alone loses the text of two common kinds of file: transparent parts (a
+    screenshot or exported PNG with black text on a transparent background, a GIF's transparent
+    colour) keep the colour under them, mostly black, so they are put on white here; and 16-bit,
+    32-bit and float samples are clipped at 255 (a 16-bit scan became all white), so they are
+    scaled from their own range. CIELab (a TIFF kind) keeps its lightness channel.
+    """
+    if image.mode == "LAB":
+        return image.getchannel("L")
+    if image.mode in ("La", "RGBa"):  # premultiplied alpha: no direct conversion to LA
+        image = image.convert("RGBA")
+    if image.mode == "F" or image.mode.startswith("I"):
+        return _stretch(image)
+    if "A" in image.mode or "transparency" in image.info:
+        gray, alpha = image.convert("LA").split()
+        page = Image.new("L", image.size, 255)
+        page.paste(gray, mask=alpha)
+        return page
+    return image.convert("L")
+
+
+def _stretch(image: Image.Image) -> Image.Image:
+    """A 16/32-bit integer or float image mapped linearly from its darkest to its lightest sample
+    onto 0..255 (a blank page, or one with NaN or infinite samples, becomes white)."""
+    if image.mode != "F":
+        image = image.convert("I")
+    extrema = image.getextrema()  # one band: (low, high)
+    low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+    if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        return Image.new("L", image.size, 255)
+    scale = 255 / (high - low)
+    return image.point(lambda value: value * scale - low * scale).convert("L")
 
 
 def _check_inflated_size(data: bytes, limits: Limits) -> None:

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from ..contract import sniff_type
 from ._config import Limits
-from ._documents import _PDFIUM_LOCK
+from ._documents import _PDFIUM_LOCK, to_gray
 
 __all__ = ["answer_pages", "page_images"]
 
@@ -33,7 +33,7 @@ def answer_pages(result: Mapping[str, Any]) -> list[int]:
 
 
 def _png(image: Image.Image, max_side: int) -> tuple[int, int, str]:
-    image = image.convert("L")
+    image = to_gray(image)
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)

@@ -5,6 +5,7 @@ import io
 import unicodedata
 import zlib
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -279,3 +280,78 @@ def test_pdf_text_boxes_are_where_the_page_shows_the_words(
     )
     slack = 30  # glyph boxes vs the font's line box, on the 0..1000 grid
     assert all(abs(u - g) <= slack for u, g in zip(union, grid_ink, strict=True)), (union, grid_ink)
+
+
+# --- image kinds whose plain convert("L") hid the text: transparency, 16/32-bit and float
+# samples, CIELab; each must load (and preview) as dark words on a light page ---
+
+
+def _ink_on(background: Image.Image, ink: Image.Image) -> Image.Image:
+    """``background`` with ``ink`` pasted where SMALL has dark pixels (its words)."""
+    mask = SMALL.point(lambda v: 255 if v < 128 else 0)
+    out = background.copy()
+    out.paste(ink, mask=mask)
+    return out
+
+
+def _transparent(mode: str) -> Image.Image:
+    clear = Image.new("RGBA", SMALL.size, (0, 0, 0, 0))
+    return _ink_on(clear, Image.new("RGBA", SMALL.size, (0, 0, 0, 255))).convert(mode)
+
+
+def _wide(dtype: str, white: float, black: float = 0) -> Image.Image:
+    """SMALL's words as ``black`` on ``white`` in 16-bit (uint16), 32-bit (int32) or float."""
+    return Image.fromarray(np.where(np.asarray(SMALL) < 128, black, white).astype(dtype))
+
+
+def _palette(fmt: str) -> bytes:
+    """Black words on a transparent black background, the palette's transparent index 0."""
+    image = SMALL.point(lambda v: v < 128).convert("P")  # index 1: the words
+    image.putpalette([0, 0, 0, 0, 0, 0])
+    return png_bytes(image, fmt, transparency=0)
+
+
+def _gray_key() -> bytes:
+    """A grayscale PNG whose tRNS colour key (0) is its background; the words are gray 1."""
+    image = _ink_on(Image.new("L", SMALL.size, 0), Image.new("L", SMALL.size, 1))
+    return png_bytes(image, "PNG", transparency=0)
+
+
+def _lab_tiff() -> bytes:
+    return png_bytes(_ink_on(Image.new("LAB", SMALL.size, (255, 128, 128)),
+                             Image.new("LAB", SMALL.size, (0, 128, 128))), "TIFF")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("rgba png, clear background", png_bytes(_transparent("RGBA"))),
+        ("la png", png_bytes(_transparent("LA"))),
+        ("palette png + tRNS", _palette("PNG")),
+        ("gif, transparent colour", _palette("GIF")),
+        ("webp with alpha", png_bytes(_transparent("RGBA"), "WEBP", lossless=True)),
+        ("rgba tiff", png_bytes(_transparent("RGBA"), "TIFF")),
+        ("gray png + colour key", _gray_key()),
+        ("16-bit png", png_bytes(_wide("uint16", 65535, 1000))),
+        ("16-bit png, 12 bits used", png_bytes(_wide("uint16", 4095, 300))),
+        ("16-bit tiff", png_bytes(_wide("uint16", 60000, 2000), "TIFF")),
+        ("32-bit tiff", png_bytes(_wide("int32", 1_000_000, -5), "TIFF")),
+        ("float tiff 0..1", png_bytes(_wide("float32", 1.0), "TIFF")),
+        ("cielab tiff", _lab_tiff()),
+        ("cmyk jpeg", png_bytes(SMALL.convert("CMYK"), "JPEG", quality=95)),
+        ("progressive jpeg", png_bytes(SMALL, "JPEG", progressive=True, quality=95)),
+        ("1-bit group 4 tiff", png_bytes(SMALL.convert("1"), "TIFF", compression="group4")),
+    ],
+)
+def test_every_image_kind_loads_as_dark_words_on_a_light_page(name: str, data: bytes) -> None:
+    from expense_cli.engine._preview import page_images
+
+    (page,) = load_document(data)
+    (preview,) = page_images(data, [1], Limits())
+    shown = Image.open(io.BytesIO(base64.b64decode(preview["image"].split(",", 1)[1])))
+    words = SMALL.point(lambda v: v < 128 and 255).tobytes()
+    for image in (page.image, shown):
+        assert image is not None and image.mode == "L" and image.size == SMALL.size
+        dark = image.point(lambda v: v < 128 and 255).tobytes()
+        wrong = sum(a != b for a, b in zip(dark, words, strict=True))
+        assert wrong <= len(words) // 100, f"{name}: {wrong} of {len(words)} pixels wrong"
