@@ -149,7 +149,10 @@ class Tesserocr:
     def read(self, image: Image.Image) -> Words:
         with self._api() as api:
             api.SetImage(image)
-            tsv = api.GetTSVText(0)
+            try:
+                tsv = api.GetTSVText(0)
+            except RuntimeError as exc:  # tesseract refused the image: like the CLI's failure
+                raise UnreadableDocument(f"OCR failed: {exc}") from None
         return parse_tsv(tsv, image.width, image.height)
 
 
@@ -217,11 +220,19 @@ def create_ocr(backend: str = "auto", lang: str = "eng", psm: int = 3) -> OcrEng
     return TesseractCli(lang, psm)
 
 
+# Tesseract refuses an image with a side over 32767 px ("Image too large"; tesserocr: "No image
+# set?"); load_document allows a 40000x20 strip (its pixels are few), so it is always fitted.
+TESSERACT_MAX_SIDE = 32_767
+
+
 def fit_for_ocr(image: Image.Image, max_side: int) -> Image.Image:
     """Downscale so the longer side is at most ``max_side`` px: tesseract's time grows with
-    pixels, while past ~300 dpi for receipt-sized print it reads no better."""
+    pixels, while past ~300 dpi for receipt-sized print it reads no better. ``max_side`` 0 (or
+    anything larger) still keeps within :data:`TESSERACT_MAX_SIDE`."""
+    if max_side <= 0 or max_side > TESSERACT_MAX_SIDE:
+        max_side = TESSERACT_MAX_SIDE
     longest = max(image.size)
-    if max_side <= 0 or longest <= max_side:
+    if longest <= max_side:
         return image
     scale = max_side / longest
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -157,3 +157,30 @@ def test_apt_package_names() -> None:
 
     assert [apt_package(c) for c in ("deu", "chi_sim", "Fra")] == [
         "tesseract-ocr-deu", "tesseract-ocr-chi-sim", "tesseract-ocr-fra"]  # fmt: skip
+
+
+# --- pages tesseract itself refuses: a side over 32767 px (load_document allows a long strip) ---
+
+
+@pytest.mark.parametrize("size", [(40_000, 20), (20, 32_768), (65_000, 3)])
+def test_a_side_over_tesseracts_limit_is_an_unreadable_document(
+    ocr: OcrEngine, size: tuple[int, int]
+) -> None:
+    from expense_cli.errors import UnreadableDocument
+
+    with pytest.raises(UnreadableDocument, match=r"^OCR failed: "):
+        ocr.read(Image.new("L", size, 255))
+
+
+@pytest.mark.parametrize("max_side", [0, 50_000, 32_768])
+@pytest.mark.parametrize("size", [(40_000, 20), (20, 32_768), (32_767, 9)])
+def test_long_strips_are_fitted_whatever_the_max_side(
+    ocr: OcrEngine, max_side: int, size: tuple[int, int]
+) -> None:
+    from expense_cli.engine import Page
+    from expense_cli.engine._ocr import ocr_pages
+
+    strip = Image.new("L", size, 255)
+    page = Page(1, *size, image=strip)
+    ocr_pages(ocr, [page], max_side=max_side)  # no error: fitted to 32767 px first
+    assert page.words == [] and page.boxes == []
