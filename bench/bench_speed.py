@@ -8,9 +8,14 @@ words a page, text layers, so no OCR in any path) and one 5-page invoice PDF; th
 the ~100-word rendered receipt of bench/_common.py (OCR'd), served by the container's program.
 
     python bench/bench_speed.py [--invoices N] [--price USD_PER_HOUR] [--vcpus N]
+                                [--model DIR] [--gate]
 
 Random weights are the worst case for int8 agreement (flat scores); the gate's choice printed
-here is the one the build would make for THIS model, not for impira/layoutlm-invoices.
+here is the one the build would make for THIS model, not for impira/layoutlm-invoices. With a
+local copy of the real checkpoint (``expense-cli export impira/layoutlm-invoices DIR`` where the
+Hub is reachable), ``--model DIR --gate`` measures the same figures on it and runs the build's own
+accuracy gate (``run_gate``: the built-in labelled set), so "the gate's choice" row is the
+configuration the image would run.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from bench_server import load  # noqa: E402
 
 from expense_cli.engine import DEFAULT_FIELDS, Engine, EngineConfig, load_document  # noqa: E402
 from expense_cli.engine._eval import VARIANTS, Labelled, evaluate  # noqa: E402
-from expense_cli.engine._gate import choose  # noqa: E402
+from expense_cli.engine._gate import choose, run_gate  # noqa: E402
 from expense_cli.engine._onnx import export_onnx  # noqa: E402
 from expense_cli.engine._qa import PageWords  # noqa: E402
 from expense_cli.synthetic import render_receipt  # noqa: E402
@@ -47,10 +52,14 @@ from tests._servers import server_process  # noqa: E402
 QUESTIONS = [spec.question for spec in DEFAULT_FIELDS.values()]
 
 
-def _model(documents: list[bytes]) -> Path:
-    """The base-size model, copied so that its ONNX export does not touch the shared one."""
-    words = {w for data in documents for p in load_document(data) for w in p.words}
-    source = base_model(token_head=True, vocab_words=sorted(words))
+def _model(documents: list[bytes], checkpoint: str | None) -> Path:
+    """The base-size model (or ``checkpoint``), copied so that its ONNX export does not touch
+    the original."""
+    if checkpoint:
+        source = Path(checkpoint).expanduser()
+    else:
+        words = {w for data in documents for p in load_document(data) for w in p.words}
+        source = base_model(token_head=True, vocab_words=sorted(words))
     model = Path(tempfile.mkdtemp(prefix="bench-speed-")) / "model"
     shutil.copytree(source, model)
     export_onnx(model, int8=True)
@@ -154,6 +163,10 @@ def main() -> None:
     parser.add_argument("--price", type=float, default=0.23, help="USD/hour (ml.m5.xlarge)")
     parser.add_argument("--vcpus", type=int, default=4, help="vCPUs of that instance")
     parser.add_argument("--requests", type=int, default=4, help="server requests at c=4")
+    parser.add_argument("--model", help="a local checkpoint folder instead of the random one")
+    parser.add_argument(
+        "--gate", action="store_true", help="choose by the build's gate (built-in labelled set)"
+    )
     args = parser.parse_args()
     torch.zeros(1).sum()
     os.environ["OMP_THREAD_LIMIT"] = "1"  # tesseract subprocesses
@@ -162,9 +175,9 @@ def main() -> None:
     docs = [invoice(100 + i, pages=1, layout=i) for i in range(args.invoices)]
     docs.append(invoice(200, pages=5, layout=1))
     started = time.perf_counter()
-    model = _model([d.data for d in docs])
+    model = _model([d.data for d in docs], args.model)
     print(
-        f"{cores} cores; base LayoutLM + token head built and exported in "
+        f"{cores} cores; {args.model or 'base LayoutLM + token head'} built and exported in "
         f"{time.perf_counter() - started:.0f} s; {args.invoices} one-page invoices "
         f"({', '.join(str(d.words) for d in docs[:-1])} words) + one 5-page invoice "
         f"({docs[-1].words} words on its densest page); {len(QUESTIONS)} questions"
@@ -191,6 +204,11 @@ def main() -> None:
     t_naive = _naive(model, [d.data for d in docs]) / len(docs)
     scores = {s.name: s for s in result.variants}
     chosen = choose(result.variants)
+    if args.gate:
+        decision = run_gate(EngineConfig(model=str(model), device="cpu"))
+        rows = [(line, "") for line in decision.lines()]
+        report("the build's accuracy gate (built-in labelled set)", rows)
+        chosen = decision.variant
     fp32 = scores["torch"].ms_per_document / 1000
     rows = [("naive pipeline (call per question and page, fp32)", f"{t_naive:.2f} s/document")]
     for name, score in scores.items():
