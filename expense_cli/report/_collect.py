@@ -87,14 +87,35 @@ def not_a_document(path: Path) -> UnsupportedDocument:
     )
 
 
+def _folder_key(path: str | Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:  # gone or unreadable: os.walk reports it through onerror
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _walk(folder: Path, unreadable: list[str]) -> Iterable[tuple[Path, bool]]:
-    """Every file under ``folder`` (sorted, recursive) with whether it is hidden."""
+    """Every file under ``folder`` (sorted, recursive) with whether it is hidden.
+
+    Links to folders are followed (a receipts folder that links to a scans share must not lose
+    those receipts), each real folder once; a link back to the folder or one of its parents
+    (``loop -> .``, ``up -> ..``, ``root -> /``) is a loop and is not followed.
+    """
 
     def failed(exc: OSError) -> None:
         unreadable.append(display_name(exc.filename if exc.filename is not None else folder))
 
-    for root, dirs, files in os.walk(folder, onerror=failed):
-        dirs.sort()
+    real = Path(os.path.realpath(folder))
+    visited = {_folder_key(path) for path in (real, *real.parents)}
+    for root, dirs, files in os.walk(folder, onerror=failed, followlinks=True):
+        follow = []
+        for name in sorted(dirs):
+            key = _folder_key(os.path.join(root, name))
+            if key is None or key not in visited:
+                visited.add(key)
+                follow.append(name)
+        dirs[:] = follow
         root_path = Path(root)
         hidden_dir = any(part.startswith(".") for part in root_path.relative_to(folder).parts)
         for name in sorted(files):

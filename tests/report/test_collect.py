@@ -49,3 +49,37 @@ def test_missing_path_is_a_user_error(tmp_path: Path) -> None:
         collect_documents([tmp_path / "nope"])
     with pytest.raises(BadRequest):
         collect_documents([])
+
+
+def test_linked_folders_are_followed_once_and_link_loops_end(tmp_path: Path) -> None:
+    """A receipts folder that links to a scans share lists those scans; loops never repeat."""
+    data = documents()["a.png"]
+    share = tmp_path / "nas share"
+    (share / "2024").mkdir(parents=True)
+    (share / "2024" / "scan 😀.png").write_bytes(data)
+    (share / "top.pdf").write_bytes(documents()["nested/d.pdf"])
+    box = tmp_path / "box"
+    (box / "sub").mkdir(parents=True)
+    (box / "own.png").write_bytes(documents()["b.jpg"])
+    (box / "scans").symlink_to(share)  # the folder this test is about
+    (box / "scans again").symlink_to(share)  # a second link to it: listed once
+    (box / "loop").symlink_to(".")
+    (box / "sub" / "up").symlink_to("..")
+    (box / "sub" / "root").symlink_to("/")
+    (box / "sub" / "self").symlink_to(box / "sub")
+    (share / "back").symlink_to(box)  # the share links back into the box
+    found = collect_documents([box])
+    names = [p.relative_to(box).as_posix() for p in found.documents]
+    assert names == ["own.png", "scans/top.pdf", "scans/2024/scan 😀.png"]
+    assert (found.skipped, found.hidden, found.unreadable_folders) == (0, 0, [])
+
+
+def test_a_linked_folder_given_by_name_and_inside_a_folder_is_listed_once(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "a.png").write_bytes(documents()["a.png"])
+    box = tmp_path / "box"
+    box.mkdir()
+    (box / "link").symlink_to(share)
+    found = collect_documents([box, share, box / "link"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found.documents] == ["box/link/a.png"]
