@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "handler"))
@@ -131,8 +131,16 @@ query_strings = st.one_of(
     ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
     st.text(max_size=40),
 )
+# Any code point, lone surrogates included: a hand-made event (JSON with "\\ud800") carries them.
+surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=())
+any_text = st.text(st.characters(exclude_categories=()) | surrogates, max_size=40)
 header_maps = st.dictionaries(
-    st.text(min_size=1, max_size=20), st.one_of(st.text(max_size=40), json_values), max_size=4
+    st.text(min_size=1, max_size=20), st.one_of(any_text, json_values), max_size=4
+)
+authorizations = st.one_of(
+    st.sampled_from([f"Bearer {TOKEN}", "Bearer wrong", "Basic abc", "Bearer", ""]),
+    st.sampled_from(["Bearer \ud800", f"Bearer {TOKEN}\udcff", "Bearer \U0001f511"]),
+    any_text.map(lambda text: f"Bearer {text}"),
 )
 methods = st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "OPTIONS", "post", ""])
 
@@ -154,9 +162,7 @@ def chaos_events(draw: st.DrawFn) -> Any:
     if content_type is not None:
         headers["content-type"] = content_type
     if draw(st.booleans()):
-        headers["authorization"] = draw(
-            st.sampled_from([f"Bearer {TOKEN}", "Bearer wrong", "Basic abc", "Bearer", ""])
-        )
+        headers["authorization"] = draw(authorizations)
     event: dict[str, Any] = {
         "version": "2.0",
         "rawPath": "/",
@@ -277,9 +283,19 @@ def test_any_event_gets_a_documented_status_and_a_json_error(event: Any) -> None
         assert base64.b64decode(forwarded["document"], validate=True)
 
 
+def _post(authorization: str) -> dict[str, Any]:
+    return {
+        "headers": {"authorization": authorization, "content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST"}},
+        "body": json.dumps({"document": base64.b64encode(PNG).decode()}),
+    }
+
+
 @pytest.mark.timeout(180)
 @FUZZ
 @given(event=events())
+@example(event=_post("Bearer \ud800"))
+@example(event=_post(f"Bearer {TOKEN}\udcff"))
 def test_token_mode_never_forwards_without_the_token(event: Any) -> None:
     handler, invoker = _handler(token=True)
     status = _check(handler(event, None), event)
