@@ -130,6 +130,8 @@ def _check_url(url: str, policy: FetchPolicy) -> _Target:
     try:
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.lower()
+        if scheme == "data":
+            raise _refuse("only https URLs are fetched; send a data: URL as 'document' instead")
         if scheme not in ("https", "http"):
             raise _refuse("only https URLs are accepted")
         if scheme == "http" and not policy.allow_http:
@@ -473,22 +475,39 @@ def fetch_document(url: str, policy: FetchPolicy) -> Fetched:
 def _follow(url: str, policy: FetchPolicy, deadline: float, watchdog: _Watchdog) -> Fetched:
     current = url
     for hop in range(policy.max_redirects + 1):
-        target = _check_url(current, policy)
-        addresses = _resolve(target, policy, deadline)
-        dialer = _Dialer(addresses, deadline, watchdog)
-        status, location, body = _get_once(target, dialer, policy)
-        if status in _REDIRECTS:
-            if not location:
-                raise _refuse("the URL redirected without a Location", code="url_fetch_failed")
-            current = urllib.parse.urljoin(current, location.strip())
-            continue
-        detected = sniff(body)
-        if not body:
-            raise _refuse("the URL returned an empty body", code="empty_document")
-        if detected is None:
-            raise _refuse(
-                "the URL did not return a PNG, JPEG, TIFF, WebP, GIF or PDF document",
-                code="unsupported_media_type",
-            )
-        return Fetched(data=body, media_type=detected, host=target.host, redirects=hop)
+        try:
+            outcome = _hop(current, hop, policy, deadline, watchdog)
+        except ContractError as exc:
+            if hop == 0:
+                raise
+            # The caller only knows the URL they sent: say the refusal is about a redirect's.
+            plural = "s" if hop > 1 else ""
+            raise ContractError(
+                exc.code, f"after {hop} redirect{plural}: {exc.message}", headers=exc.headers
+            ) from None
+        if isinstance(outcome, Fetched):
+            return outcome
+        current = outcome
     raise _refuse(f"the URL redirected more than {policy.max_redirects} times")
+
+
+def _hop(
+    url: str, hop: int, policy: FetchPolicy, deadline: float, watchdog: _Watchdog
+) -> Fetched | str:
+    """One GET of ``url``: the document, or the URL it redirects to."""
+    target = _check_url(url, policy)
+    addresses = _resolve(target, policy, deadline)
+    status, location, body = _get_once(target, _Dialer(addresses, deadline, watchdog), policy)
+    if status in _REDIRECTS:
+        if not location:
+            raise _refuse("the URL redirected without a Location", code="url_fetch_failed")
+        return urllib.parse.urljoin(url, location.strip())
+    detected = sniff(body)
+    if not body:
+        raise _refuse("the URL returned an empty body", code="empty_document")
+    if detected is None:
+        raise _refuse(
+            "the URL did not return a PNG, JPEG, TIFF, WebP, GIF or PDF document",
+            code="unsupported_media_type",
+        )
+    return Fetched(data=body, media_type=detected, host=target.host, redirects=hop)

@@ -111,7 +111,8 @@ REFUSED_URLS: list[tuple[str, str]] = [
     ("file:///etc/passwd", "https"),
     ("gopher://public.test:70/_GET", "https"),
     ("ftp://public.test/receipt.png", "https"),
-    ("data:image/png;base64,iVBORw0KGgo=", "https"),
+    ("data:image/png;base64,iVBORw0KGgo=", "as 'document'"),
+    ("DATA:,hello", "as 'document'"),
     ("javascript:alert(1)", "https"),
     ("http://public.test/receipt.png", "plain http is disabled"),
     ("//public.test/receipt.png", "https"),
@@ -270,7 +271,49 @@ def test_redirect_into_private_space_is_refused(doc_server: DocServer, target: s
         _fetch_local(doc_server, "/go")
     assert caught.value.status == 400
     assert caught.value.code == "url_refused"
+    # The caller sent a public URL: the message must say the redirect's target was refused.
+    assert caught.value.message.startswith("after 1 redirect: ")
     assert doc_server.hits == ["/go"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("route", "code", "fragment"),
+    [
+        (None, "url_refused", "the URL host is not a public"),
+        (Route(status=404, body=b"gone", content_type="text/plain"), "url_fetch_failed", "404"),
+        (Route(content_type="text/html"), "unsupported_media_type", "'text/html'"),
+        (Route(body=b"", content_type="image/png"), "empty_document", "empty body"),
+        (Route(body=b"<html/>", content_type="image/png"), "unsupported_media_type", "PNG"),
+        (Route(body=PNG * 50), "document_too_large", "larger than"),
+    ],
+    ids=["private-after-three", "404", "html", "empty", "not-a-document", "too-large"],
+)
+def test_a_failure_after_redirects_says_so(
+    doc_server: DocServer, route: Route | None, code: str, fragment: str
+) -> None:
+    """Whatever fails at a redirect's target is reported as such, with the same code and status
+    as at the first hop."""
+    doc_server.routes["/a"] = Route(status=301, location="/b", body=b"", content_type=None)
+    doc_server.routes["/b"] = Route(status=302, location="/c", body=b"", content_type=None)
+    if route is None:
+        doc_server.routes["/c"] = Route(
+            status=307, location="https://internal.test/x", body=b"", content_type=None
+        )
+    else:
+        doc_server.routes["/c"] = route
+    with pytest.raises(ContractError) as caught:
+        _fetch_local(doc_server, "/a", max_bytes=len(PNG) * 10)
+    hops = 3 if route is None else 2
+    assert caught.value.code == code
+    assert caught.value.message.startswith(f"after {hops} redirects: ")
+    assert fragment in caught.value.message
+    # Refused at the first hop, the same failure carries no such prefix.
+    if route is not None:
+        with pytest.raises(ContractError) as first:
+            _fetch_local(doc_server, "/c", max_bytes=len(PNG) * 10)
+        assert (first.value.code, first.value.status) == (code, caught.value.status)
+        assert caught.value.message == f"after 2 redirects: {first.value.message}"
 
 
 @pytest.mark.server
