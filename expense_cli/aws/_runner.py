@@ -2,13 +2,22 @@
 
 Everything that starts a process goes through a :class:`Runner`, so tests can swap in a recorder
 and assert the exact argv without docker or AWS.
+
+Ctrl-C: the program runs in its own process group, so a terminal's Ctrl-C reaches this process
+only; it then sends the program one SIGINT and waits for it to stop. Terraform stops gracefully on
+one interrupt (it finishes the calls in flight and writes its state) and immediately on a second
+one, and a killed Terraform forgets resources it was creating: they would exist in AWS (and bill)
+without being in the state, and the next apply would fail with "already exists". A second Ctrl-C
+while waiting kills the program. ``tests/aws/test_runner.py``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +80,7 @@ class SubprocessRunner:
                 encoding="utf-8",
                 errors="replace",
                 bufsize=1,
+                start_new_session=True,  # Ctrl-C reaches this process only: see _stop_gently
             )
         except FileNotFoundError as exc:
             raise ConfigError(
@@ -89,11 +99,38 @@ class SubprocessRunner:
                     if on_line is not None:
                         on_line(line)
                 returncode = proc.wait()
+            except KeyboardInterrupt:
+                _stop_gently(proc, str(argv[0]))
+                raise
             except BaseException:
                 proc.kill()
                 proc.wait()
                 raise
         return Completed(tuple(argv), returncode, tuple(lines))
+
+
+def _stop_gently(proc: subprocess.Popen[str], name: str) -> None:
+    """Ctrl-C while ``proc`` runs: send it one SIGINT and wait until it exits (its output is
+    read and dropped, so it never blocks on a full pipe); a second Ctrl-C kills it."""
+    program = os.path.basename(name)
+    if proc.poll() is not None:
+        return
+    print(
+        f"interrupted: waiting for {program} to stop cleanly (Terraform saves its state); "
+        "press Ctrl-C again to kill it (resources being created may then be left out of the "
+        "state)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        proc.send_signal(signal.SIGINT)
+        if proc.stdout is not None:
+            for _line in proc.stdout:
+                pass
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.kill()
+        proc.wait()
 
 
 def require_tool(name: str, advice: str) -> str:
