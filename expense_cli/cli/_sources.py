@@ -1,15 +1,23 @@
-"""Turn what the user typed (paths, globs, URLs, ``-`` for stdin) into document bytes."""
+"""Turn what the user typed (paths, globs, URLs, ``-`` for stdin) into document bytes.
+
+Names in messages are in the lossless display form of ``expense_cli/report/_names.py`` (a
+non-UTF-8 byte as ``\\xNN``, control characters escaped), like the report's, so no name can write
+invalid UTF-8 or terminal escape sequences. A local file is read like a report's document
+(``expense_cli/report/_read.py``): regular files only, never blocking on a pipe, and never more
+than the limit even if it grows while read.
+"""
 
 from __future__ import annotations
 
 import glob
 import ipaddress
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import BadRequest, DocumentTooLarge, RemoteError
+from ..errors import BadRequest, DocumentTooLarge, RemoteError, UnreadableDocument
 
 __all__ = ["MAX_DOWNLOAD_BYTES", "STDIN", "expand_sources", "read_source"]
 
@@ -21,6 +29,9 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
     """The documents to read, in order, without repeats; and whether the user asked for several
     (more than one, or a glob). A glob the shell did not expand (quoted, or on Windows) is
     expanded here; a folder is refused with a pointer to ``report``, before any work."""
+    from ..report import display_name
+    from ..report._read import stat_argument
+
     out: list[str] = []
     several = len(sources) > 1
     for source in sources:
@@ -28,17 +39,19 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
             out.append(source)
             continue
         path = Path(source).expanduser()
-        if path.is_dir():
+        found = stat_argument(path)
+        if found is not None and stat.S_ISDIR(found.st_mode):
+            shown = display_name(source)
             raise BadRequest(
-                f"{source} is a folder: `expense-cli report {source}` reads every receipt in it"
+                f"{shown} is a folder: `expense-cli report {shown}` reads every receipt in it"
             )
-        if path.exists() or not _GLOB_CHARS & set(source):
+        if found is not None or not _GLOB_CHARS & set(source):
             out.append(source)
             continue
         several = True
         matches = sorted(m for m in glob.glob(str(path), recursive=True) if Path(m).is_file())
         if not matches:
-            raise BadRequest(f"no file matches {source}")
+            raise BadRequest(f"no file matches {display_name(source)}")
         out.extend(matches)
     if out.count(STDIN) > 1:
         raise BadRequest("- (stdin) can be given only once")
@@ -61,24 +74,39 @@ def _is_loopback(host: str) -> bool:
 def read_source(source: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[bytes, str]:
     """Bytes + a display name. URLs must be https (plain http only for this machine); ``-`` is
     standard input."""
+    from ..report import display_name
+
     if source == STDIN:
         return _read_stdin(max_bytes), "stdin"
     parts = urlsplit(source)
     if parts.scheme in ("http", "https"):
         if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
             raise BadRequest(f"refusing plain http for {parts.hostname}: use an https URL")
-        return _download(source, max_bytes), Path(parts.path).name or parts.hostname or source
+        name = Path(parts.path).name or parts.hostname or source
+        return _download(source, max_bytes), display_name(name)
     if "://" in source:
         raise BadRequest(f"unsupported URL scheme {parts.scheme!r}: use https:// or a file path")
-    path = Path(source).expanduser()
-    if path.is_dir():
-        raise BadRequest(f"{source} is a folder: `expense-cli report {source}` reads it")
-    if not path.is_file():
-        raise BadRequest(f"no such file: {source}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DocumentTooLarge(f"{source} is {size:,} bytes; the limit is {max_bytes:,}")
-    return path.read_bytes(), path.name
+    return _read_file(Path(source).expanduser(), display_name(source), max_bytes)
+
+
+def _read_file(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
+    from ..report import display_name
+    from ..report._read import read_document, stat_argument
+
+    found = stat_argument(path)
+    if found is None:  # a dangling link too
+        raise BadRequest(f"no such file: {shown}")
+    if stat.S_ISDIR(found.st_mode):
+        raise BadRequest(f"{shown} is a folder: `expense-cli report {shown}` reads it")
+    try:
+        data = read_document(path, max_bytes)
+    except UnreadableDocument:  # a pipe, a device (a link to /dev/zero), a socket
+        raise BadRequest(f"{shown} is not a regular file (a pipe, device or socket)") from None
+    except DocumentTooLarge as exc:
+        raise DocumentTooLarge(f"{shown}: {exc.message}") from None
+    except OSError as exc:  # permissions, or the file went away after the check
+        raise UnreadableDocument(f"cannot read {shown}: {exc.strerror or exc}") from None
+    return data, display_name(path.name)
 
 
 def _read_stdin(max_bytes: int) -> bytes:

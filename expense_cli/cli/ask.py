@@ -68,6 +68,7 @@ def ask(
     One result per document; with --json, several documents give a list, each with its "file".
     """
     from ..contract import ContractError, check_questions, sniff_type
+    from ..report import display_name  # names as the report writes them: no escapes reach a tty
 
     check_questions(question or [])  # the contract's rules, before anything slow
     names, several = expand_sources(sources)
@@ -77,21 +78,22 @@ def ask(
     results: list[dict[str, Any]] = []
     try:
         for source in names:
+            shown = display_name(source)
             try:
-                with err.status(f"reading {escape(source)}…"):
+                with err.status(f"reading {escape(shown)}…"):
                     data, name = read_source(source)
                 with err.status(f"asking {escape(target.name)} about {escape(name)}…"):
                     result = target.extract(
                         data, content_type=sniff_type(data), questions=question or None
                     )
             except ContractError as exc:
-                if not several or (exc.code not in _DOCUMENT_ERRORS and source not in exc.message):
+                if not several or (exc.code not in _DOCUMENT_ERRORS and shown not in exc.message):
                     raise  # not this document's fault (no model, no server, ...): stop here
-                message = exc.message if source in exc.message else f"{source}: {exc.message}"
+                message = exc.message if shown in exc.message else f"{shown}: {exc.message}"
                 err.print(f"[red]error:[/red] {escape(message)}")
-                results.append({"file": source, "error": {"code": exc.code, "message": message}})
+                results.append({"file": shown, "error": {"code": exc.code, "message": message}})
                 continue
-            results.append({"file": source, **result})
+            results.append({"file": shown, **result})
             if not json_output:
                 print_result(Console(), result, title=name, min_score=min_score)
     finally:

@@ -115,6 +115,7 @@ class _Bar:
         )
         self._task = self._progress.add_task("receipts", total=None, last="", queue="", start=False)
         self._waking = False
+        self.started = False  # drawn (start() called): the run has begun reading documents
 
     def __enter__(self) -> _Bar:
         return self  # drawn from start(): an early error (a locked --out) stays one line
@@ -125,9 +126,11 @@ class _Bar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self.started:  # stopping a bar never drawn prints a blank line before the error
+            self._progress.stop()
 
     def start(self, total: int) -> None:
+        self.started = True
         self._progress.start()
         self._progress.update(self._task, total=total)
         self._progress.start_task(self._task)
@@ -247,8 +250,9 @@ def report(
         target = resolve_target(local, server, model, revision)
     stdout = Console(highlight=False, soft_wrap=True)
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    bar = _Bar(stderr)
     try:
-        with _Bar(stderr) as bar:
+        with bar:
             if hasattr(target, "on_change"):  # the asynchronous endpoint: show its queue
                 target.on_change = bar.queue
             result = build_report(
@@ -262,11 +266,12 @@ def report(
                 progress=bar,
             )
     except KeyboardInterrupt:
-        stderr.print(
-            f"[yellow]interrupted:[/yellow] partial report saved to "
-            f"{escape(display_name(out))}; "
-            "run the same command again to finish it"
-        )
+        shown = escape(display_name(out))
+        if bar.started:  # build_report writes a partial report once it has started (_run.py)
+            said = f"partial report saved to {shown}; run the same command again to finish it"
+        else:  # still finding the documents or reading the old report: nothing written
+            said = f"before any document was read; {shown} was not written"
+        stderr.print(f"[yellow]interrupted:[/yellow] {said}")
         raise typer.Exit(130) from None
     finally:
         close = getattr(target, "close", None)  # HTTP targets hold a connection pool

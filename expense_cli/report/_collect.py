@@ -9,6 +9,7 @@ not vanish. Any other file is skipped and counted; so is a folder that cannot be
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from ..engine import sniff_type
 from ..errors import BadRequest, UnsupportedDocument
 from ._names import display_name
-from ._read import read_head
+from ._read import read_head, stat_argument
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -135,7 +136,10 @@ def collect_documents(paths: Sequence[Path | str]) -> Collected:
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        found_stat = stat_argument(path)
+        if found_stat is None:
+            raise BadRequest(f"no such file or folder: {display_name(path)}")
+        if stat.S_ISDIR(found_stat.st_mode):
             for file, hidden in _walk(path, found.unreadable_folders):
                 if hidden:
                     found.hidden += 1
@@ -143,10 +147,8 @@ def collect_documents(paths: Sequence[Path | str]) -> Collected:
                     found._add(file, seen)
                 else:  # a pipe, socket, device or broken link
                     found.skipped += 1
-        elif path.is_file():
+        elif stat.S_ISREG(found_stat.st_mode):
             found._add(path, seen)
-        elif path.exists():
-            raise BadRequest(f"not a regular file or folder: {display_name(path)}")
         else:
-            raise BadRequest(f"no such file or folder: {display_name(path)}")
+            raise BadRequest(f"not a regular file or folder: {display_name(path)}")
     return found

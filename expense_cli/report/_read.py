@@ -12,9 +12,10 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import DocumentTooLarge, UnreadableDocument
+from ..errors import BadRequest, DocumentTooLarge, UnreadableDocument
+from ._names import display_name
 
-__all__ = ["read_document", "read_head"]
+__all__ = ["read_document", "read_head", "stat_argument"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
@@ -31,6 +32,19 @@ def _open_regular(path: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def stat_argument(path: Path) -> os.stat_result | None:
+    """``os.stat`` of a path the user typed (an input, ``--out`` or its folder): None when nothing
+    is there (a dangling link included); BadRequest naming it when the path itself cannot be used
+    (a name too long, a link loop, a folder that cannot be searched), never a bare OSError."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in a name from the Python API
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BadRequest(f"cannot use {display_name(path)}: {reason}") from None
 
 
 def _read_up_to(fd: int, limit: int) -> bytes:

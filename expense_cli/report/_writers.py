@@ -24,6 +24,8 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,7 +34,8 @@ from typing import IO, Any
 
 from .._files import atomic_write
 from ..errors import BadRequest, ConfigError
-from ._names import safe_text
+from ._names import display_name, safe_text
+from ._read import stat_argument
 from ._rows import COLUMNS, FIELDS, Row, Summary, field_boxes, summarize
 from ._xlsx import Formula, SummaryFormulas, amount_format, format_receipts, with_cached_values
 
@@ -91,13 +94,40 @@ def report_format(path: Path) -> str:
     return suffix
 
 
+# ``atomic_write`` (expense_cli/_files.py) writes ``.NAME.XXXXXXXX.tmp`` beside each file.
+_TEMP_EXTRA = len("..XXXXXXXX.tmp")
+
+
+def _check_name_length(path: Path, fmt: str) -> None:
+    """The temp files beside the report must fit the folder's name limit too, or the run would
+    fail only when it first writes the report, after all its work."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):  # no limit known here: the write will tell
+        return
+    written = [path.name, summary_path(path).name] if fmt == "csv" else [path.name]
+    longest = max(len(os.fsencode(name)) for name in written) + _TEMP_EXTRA
+    if longest > limit:
+        size = len(os.fsencode(path.name))
+        raise BadRequest(
+            f"--out {display_name(path.name)} is too long: its name is {size} bytes, at most "
+            f"{size - (longest - limit)} fit (the temp files written beside it have longer names)"
+        )
+
+
 def check_writable(path: Path) -> str:
     """Fail early (before any work) if the report cannot be written to ``path``."""
     fmt = report_format(path)
-    if not path.parent.is_dir():
-        raise BadRequest(f"folder {path.parent} does not exist (for --out {path})")
-    if path.is_dir():
-        raise BadRequest(f"--out {path} is a folder; give a file name such as report.xlsx")
+    parent = stat_argument(path.parent)
+    if parent is None or not stat.S_ISDIR(parent.st_mode):
+        shown = display_name(path.parent)
+        raise BadRequest(f"folder {shown} does not exist (for --out {display_name(path)})")
+    _check_name_length(path, fmt)
+    found = stat_argument(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise BadRequest(
+            f"--out {display_name(path)} is a folder; give a file name such as report.xlsx"
+        )
     if fmt == "xlsx":
         _openpyxl()
     return fmt

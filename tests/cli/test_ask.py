@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from expense_cli.cli import app
+from expense_cli.report import name_bytes
 
 from .conftest import http_server
 
@@ -426,3 +428,105 @@ def test_an_error_that_is_not_the_documents_stops_the_run_once(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert ("cannot load model" if where == "local" else "cannot reach") in result.stderr
+
+
+# --- hostile names and non-files (round 3): names in the report's display form, one-line errors ---
+def test_odd_names_reach_neither_the_terminal_nor_the_json_raw(
+    runner: CliRunner, tiny_model_dir: Path, tmp_path: Path, receipt_png: bytes
+) -> None:
+    """A name with a terminal escape, a newline or a Latin-1 byte is shown as the report shows it
+    (``expense_cli/report/_names.py``): stdout stays valid UTF-8 JSON, no ESC reaches a tty."""
+    folder = os.fsencode(tmp_path)
+    names = [b"x\x1b[31mred\nline.png", b"caf\xe9 \xf0\x9f\xa7\xbe.png", b"back\\slash.png"]
+    for name in names:
+        Path(os.fsdecode(folder + b"/" + name)).write_bytes(receipt_png)
+    text = Path(os.fsdecode(folder + b"/t\x1b]0;title\x07.pdf"))
+    text.write_bytes(b"not a pdf")
+    sources = [os.fsdecode(folder + b"/" + name) for name in names] + [str(text)]
+    result = _ask(runner, tiny_model_dir, *sources, "--json", "-q", "total")
+    assert result.exit_code == 1  # the text file
+    assert b"\x1b" not in result.stdout_bytes + result.stderr_bytes
+    payload = json.loads(result.stdout_bytes.decode("utf-8"))  # strict UTF-8
+    shown = [Path(r["file"]).name for r in payload]
+    assert shown == [
+        "x\\x1b[31mred\\x0aline.png",
+        "caf\\xe9 🧾.png",
+        "back\\\\slash.png",
+        "t\\x1b]0;title\\x07.pdf",
+    ]
+    assert [name_bytes(r["file"]) for r in payload] == [os.fsencode(s) for s in sources]
+    assert payload[3]["error"]["code"] == "unsupported_media_type"
+    assert result.stderr.count("\n") == 1 and "t\\x1b]0;title\\x07.pdf" in result.stderr
+    tables = _ask(runner, tiny_model_dir, *sources[:2], "-q", "total")
+    assert tables.exit_code == 0, tables.output
+    assert b"\x1b" not in tables.stdout_bytes
+    assert "x\\x1b[31mred\\x0aline.png (1 page)" in tables.stdout
+    assert "caf\\xe9 🧾.png (1 page)" in tables.stdout
+
+
+def _not_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    device = tmp_path / "zero.pdf"
+    device.symlink_to("/dev/zero")
+    dangling = tmp_path / "gone.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    long = tmp_path / ("é" * 200 + ".png")
+    return {
+        "fifo": (fifo, "is not a regular file (a pipe, device or socket)"),
+        "device": (device, "is not a regular file (a pipe, device or socket)"),
+        "dangling": (dangling, "no such file"),
+        "loop": (loop, "Too many levels of symbolic links"),
+        "long": (long, "File name too long"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "dangling", "loop", "long"])
+def test_a_path_that_is_no_file_is_a_one_line_error_that_says_why(
+    runner: CliRunner, tiny_model_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    """Never "no such file" for a pipe that is there, never a hang, never an internal error."""
+    path, message = _not_files(tmp_path)[kind]
+    result = _ask(runner, tiny_model_dir, str(path), "-q", "total")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+
+
+def test_a_pipe_among_several_files_does_not_stop_the_others(
+    runner: CliRunner, tiny_model_dir: Path, tmp_path: Path, receipt_png: bytes
+) -> None:
+    good = tmp_path / "good.png"
+    good.write_bytes(receipt_png)
+    bad = _not_files(tmp_path)
+    sources = [str(bad[k][0]) for k in ("fifo", "device", "dangling")] + [str(good)]
+    result = _ask(runner, tiny_model_dir, *sources, "--json", "-q", "total")
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [r["file"] for r in payload] == sources
+    assert [r["error"]["code"] for r in payload[:3]] == ["bad_request"] * 3
+    assert "pipe.png is not a regular file" in payload[0]["error"]["message"]
+    assert payload[3]["fields"]["total"]["answer"] == "ACME COFFEE ROASTERS"
+
+
+def test_a_file_that_grows_while_read_is_never_read_past_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size is checked on the open file and the read stops at the limit."""
+    from expense_cli.cli import _sources
+    from expense_cli.errors import DocumentTooLarge
+
+    path = tmp_path / "growing.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    real_read = os.read
+
+    def read(fd: int, size: int) -> bytes:
+        with path.open("ab") as handle:  # a scanner still writing it
+            handle.write(b"x" * 4096)
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", read)
+    with pytest.raises(DocumentTooLarge, match=r"growing\.png: the file grew past the limit"):
+        _sources.read_source(str(path), max_bytes=10_000)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from expense_cli.cli import _options, app
 from expense_cli.cli import report as report_cli
 from expense_cli.errors import BadRequest, ConfigError, UnreadableDocument
-from expense_cli.report import display_name
+from expense_cli.report import display_name, read_report
 from expense_cli.synthetic import RECEIPT_LINES, receipt_pdf, render_receipt
 from expense_cli.targets import LocalTarget, ServerTarget
 from tests.report._fake import (
@@ -390,3 +390,77 @@ def test_drop_duplicates_is_a_flag(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path), "--drop-duplicates=yes"])
     assert result.exit_code == 1
     assert result.output == "error: Option '--drop-duplicates' does not take a value\n"
+
+
+def _unusable_paths(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    """Inputs and --out values whose ``stat`` fails with more than "not found"."""
+    long = "é" * 200
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    return {
+        "long input": ([str(tmp_path / f"{long}.png")], "File name too long"),
+        "looping input": ([str(tmp_path / "loop")], "Too many levels of symbolic links"),
+        "long out folder": (["-o", str(tmp_path / long / "r.csv")], "File name too long"),
+        "looping out": (["-o", str(tmp_path / "loop" / "r.json")], "Too many levels"),
+        # fits the folder, but not the temp file written beside it: refused before any work
+        "long out": (["-o", str(tmp_path / f"{'r' * 240}.json")], "at most 241 fit"),
+        "long csv out": (["-o", str(tmp_path / f"{'😀' * 58}.csv")], "at most 233 fit"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["long input", "looping input", "long out folder", "looping out", "long out", "long csv out"],
+)
+def test_unusable_paths_are_one_line_errors_before_any_work(
+    receipts: Path, tmp_path: Path, use_target: Callable[[Any], Any], kind: str
+) -> None:
+    fake = FakeTarget(folder_answers())
+    use_target(fake)
+    args, message = _unusable_paths(tmp_path)[kind]
+    inputs = [str(receipts)] if args[0] == "-o" else []
+    outs = [] if args[0] == "-o" else ["-o", str(tmp_path / "r.json")]
+    result = runner.invoke(app, ["report", *inputs, *args, *outs])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and fake.calls == []
+
+
+def test_the_longest_out_name_that_fits_is_written(
+    receipts: Path, tmp_path: Path, use_target: Callable[[Any], Any]
+) -> None:
+    use_target(FakeTarget(folder_answers()))
+    for name in (f"{'r' * 236}.json", f"{'😀' * 57}r.csv"):  # 241 and 233 bytes
+        out = tmp_path / name
+        result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert len(read_report(out)) == len(ORDER)
+
+
+@pytest.mark.parametrize("where", ["collect_documents", "read_report"])
+def test_ctrl_c_before_any_document_says_nothing_was_written(
+    receipts: Path,
+    tmp_path: Path,
+    use_target: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """Ctrl-C while a big tree is still being listed (or the old report read) must not claim a
+    partial report was saved: there is none, and an old report is left exactly as it was."""
+    from expense_cli.report import _run
+
+    use_target(FakeTarget(folder_answers()))
+    out = tmp_path / "expenses.csv"
+    if where == "read_report":
+        out.write_bytes(b"file,sha256\r\nold.png,abc\r\n")
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_run, where, interrupted)
+    before = out.read_bytes() if out.exists() else None
+    result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])
+    assert result.exit_code == 130
+    assert "partial report saved" not in result.stderr
+    assert "interrupted: before any document was read" in result.stderr
+    assert f"{out} was not written" in " ".join(result.stderr.split())
+    assert (out.read_bytes() if out.exists() else None) == before
