@@ -56,6 +56,17 @@ def _request_id(event: Mapping[str, Any], context: Any) -> str:
 
 
 _MIN_INVOKE_MS = 1000
+# AWS Lambda: the most a synchronous invocation may return, as the runtime serialises it (UTF-8
+# JSON, non-ASCII unescaped from python3.12 on). Past it the function URL answers a bare 502.
+MAX_RESPONSE_BYTES = 6_291_556
+
+
+def _response_size(response: Mapping[str, Any]) -> int:
+    """The bytes ``response`` takes once serialised; 0 when its body is too short to matter."""
+    body = response.get("body")
+    if isinstance(body, str) and len(body) * 6 < MAX_RESPONSE_BYTES - 65536:
+        return 0  # no character serialises to more than 6 bytes (a control code as \uXXXX)
+    return len(json.dumps(response, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def _remaining_ms(context: Any) -> float:
@@ -213,8 +224,16 @@ class Handler:
             parsed = None
         if not isinstance(parsed, dict):
             raise ContractError("model_error", "the model server returned no JSON object")
+        response = json_response(200, text)
+        size = _response_size(response)
+        if size > MAX_RESPONSE_BYTES:
+            raise ContractError(
+                "model_error",
+                f"the answer is {size:,} bytes, more than a function URL can return "
+                f"({MAX_RESPONSE_BYTES:,}); ask without page images, or send fewer pages",
+            )
         record["code"] = "ok"
-        return json_response(200, text)
+        return response
 
 
 _default: Handler | None = None

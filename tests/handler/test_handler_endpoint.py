@@ -251,3 +251,41 @@ def test_client_is_created_once_per_container(
     assert retries["mode"] == "standard"
     assert retries["total_max_attempts"] == 2
     assert len(sagemaker_stub.requests) == 3
+
+
+def _result_of(text: str) -> bytes:
+    """A model result holding ``text`` where the web page's previews go (page_images)."""
+    return json.dumps({"fields": {}, "page_images": [{"image": text}]}, ensure_ascii=False).encode()
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("A" * 6_400_000, 502),  # eight large previews: over the limit as it stands
+        ('"\\' * 1_000_000, 502),  # 4 MB of JSON, 8 MB once its escapes are escaped again
+        ("\x1f" * 1_000_000, 502),  # 6 MB of \u001f, 7 MB as \\u001f
+        ("A" * 6_000_000, 200),  # just under, with the response around it
+        ("\u20ac" * 1_500_000, 200),  # 4.5 MB of UTF-8: not escaped by the runtime
+        ("\U0001f9fe" * 1_000_000, 200),  # 4 MB, outside the BMP
+    ],
+    ids=["ascii-over", "quotes-over", "controls-over", "ascii-under", "euro", "astral"],
+)
+def test_an_answer_lambda_cannot_return_is_a_json_502(
+    make_handler: Callable[..., Any], sagemaker_stub: SageMakerStub, text: str, status: int
+) -> None:
+    """Past 6,291,556 serialised bytes Lambda drops the response and the function URL answers
+    a bare 502 without a JSON body; the handler says so itself, and passes the rest whole."""
+    import app
+
+    result = _result_of(text)
+    sagemaker_stub.reply(StubReply(body=result))
+    response = make_handler()(EVENT, None)
+    size = len(json.dumps(response, ensure_ascii=False).encode("utf-8"))
+    assert response["statusCode"] == status
+    assert size <= app.MAX_RESPONSE_BYTES
+    if status == 200:
+        assert response["body"].encode("utf-8") == result
+    else:
+        error = body_of(response)["error"]
+        assert error["code"] == "model_error"
+        assert "more than a function URL can return" in error["message"]
