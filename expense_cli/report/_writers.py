@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -352,16 +353,32 @@ def _summary_lines(summary: Summary, info: ReportInfo) -> Iterable[Sequence[Any]
         yield ("month", m.month, m.currency, m.documents, m.total, "", "", "", "", status)
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+_NUMBER_COLUMNS = frozenset({"total", "subtotal", "tax", *(f"{name}_score" for name in FIELDS)})
+
+
+def _csv_number(text: str) -> str:
+    """``12,50`` → ``12.50``: a CSV saved by a spreadsheet set to a decimal-comma locale."""
+    return text.replace(",", ".") if _DECIMAL_COMMA.fullmatch(text.strip()) else text
+
+
 def _read_csv(path: Path) -> list[Row]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"file", "sha256"} <= set(reader.fieldnames):
-            raise ValueError("no file/sha256 header")
-        rows = []
-        for record in reader:
-            values = {k: _unescape(v) if k in _ESCAPED_COLUMNS else v for k, v in record.items()}
-            rows.append(_row_from_plain(values))
-        return rows
+    """The rows of a CSV report, also after a round trip through a spreadsheet (the README asks
+    users to confirm duplicates there): Excel's "CSV UTF-8" adds a byte-order mark, and in a
+    decimal-comma locale it separates cells with ``;`` and writes ``12,50``."""
+    text = path.read_text(encoding="utf-8-sig")
+    header = text.partition("\n")[0]
+    semicolons = ";" in header and "," not in header
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if semicolons else ",")
+    if reader.fieldnames is None or not {"file", "sha256"} <= set(reader.fieldnames):
+        raise ValueError("no file/sha256 header")
+    rows = []
+    for record in reader:
+        values = {k: _unescape(v) if k in _ESCAPED_COLUMNS else v for k, v in record.items()}
+        if semicolons:
+            values.update((k, _csv_number(values[k])) for k in _NUMBER_COLUMNS & set(values))
+        rows.append(_row_from_plain(values))
+    return rows
 
 
 # -- JSON -----------------------------------------------------------------------------------------

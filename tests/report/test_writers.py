@@ -237,3 +237,42 @@ def test_xlsx_cells_never_exceed_excels_limit(tmp_path: Path) -> None:
     json_out = tmp_path / "r.json"
     write_report(json_out, rows)
     assert read_report(json_out)[0].merchant == "€" * 40_000 + "\\x01"
+
+
+def _as_a_spreadsheet_saves_it(path: Path, *, bom: bool, semicolons: bool) -> None:
+    """Rewrite a CSV report the way Excel saves it: "CSV UTF-8" adds a byte-order mark and CRLF;
+    a decimal-comma locale separates with ``;`` and writes 12,50."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.reader(handle))
+    header = records[0]
+    numbers = {i for i, c in enumerate(header) if c in ("total", "subtotal", "tax")}
+    numbers |= {i for i, c in enumerate(header) if c.endswith("_score")}
+    if semicolons:
+        records = [
+            [v.replace(".", ",") if i in numbers and n else v for i, v in enumerate(r)]
+            for n, r in enumerate(records)
+        ]
+    with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
+        csv.writer(handle, delimiter=";" if semicolons else ",", lineterminator="\r\n").writerows(
+            records
+        )
+
+
+@pytest.mark.parametrize(
+    ("bom", "semicolons"), [(True, False), (False, True), (True, True)], ids=["bom", "semi", "both"]
+)
+def test_a_csv_report_saved_by_a_spreadsheet_is_still_read(
+    tmp_path: Path, bom: bool, semicolons: bool
+) -> None:
+    """The README sends users to the report to confirm duplicates: a CSV that Excel saved must
+    still be resumed, not refused as "not an expense report" (whose way out, --force, loses
+    every confirmation)."""
+    rows = [
+        *ROWS,
+        Row(file="odd 😀.png", sha256="e" * 64, merchant="Café; Bar, 1,5", total=Decimal("-3.5")),
+    ]
+    out = tmp_path / "report.csv"
+    write_report(out, rows)
+    _as_a_spreadsheet_saves_it(out, bom=bom, semicolons=semicolons)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf") == bom
+    assert read_report(out) == rows
