@@ -149,7 +149,8 @@ def _check_url(url: str, policy: FetchPolicy) -> _Target:
     if port is None:
         port = 443 if scheme == "https" else 80
     if not policy.port_allowed(scheme, port):
-        raise _refuse(f"port {port} is not allowed (only 443, or 80 when plain http is enabled)")
+        standard = 443 if scheme == "https" else 80
+        raise _refuse(f"port {port} is not allowed in {scheme} URLs (only {standard}, the default)")
     path = urllib.parse.quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     if parts.query:
         path += "?" + urllib.parse.quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")

@@ -172,6 +172,30 @@ def test_refused_with_http_enabled(url: str, no_dial: list[Any]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://public.test:443/", "port 443 is not allowed in http URLs (only 80"),
+        ("https://public.test:80/", "port 80 is not allowed in https URLs (only 443"),
+        ("https://public.test:8443/", "port 8443 is not allowed in https URLs (only 443"),
+        ("http://public.test:0/", "port 0 is not allowed in http URLs (only 80"),
+        ("HTTP://public.test:65535/", "port 65535 is not allowed in http URLs (only 80"),
+    ],
+)
+def test_a_refused_port_names_the_one_its_scheme_allows(
+    url: str, expected: str, no_dial: list[Any]
+) -> None:
+    """Not "only 443, or 80 when plain http is enabled" for http://host:443 (which names the port
+    it refuses as allowed) or https://host:80 (which no setting allows)."""
+    policy = _fetch.FetchPolicy(
+        max_bytes=1000, timeout_s=2.0, allow_http=True, resolver=FakeResolver(RESOLVER_TABLE)
+    )
+    with pytest.raises(ContractError) as caught:
+        _fetch.fetch_document(url, policy)
+    assert caught.value.code == "url_refused"
+    assert caught.value.message.startswith(expected)
+
+
+@pytest.mark.parametrize(
     "address",
     # (Public 6to4 addresses such as 2002:808:808:: are global up to Python 3.12.3 only.)
     ["8.8.8.8", "93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"],
