@@ -10,6 +10,11 @@
   not get refused: the oldest connection that is idle, still sending its headers or still
   sending its body is dropped instead, so ``/ping`` and real requests keep getting in. Only
   when every connection is being served is the newcomer answered 429 and closed.
+* **Send timeout**: a client that leaves its answer unread (say, pipelining requests without
+  reading the responses) pauses our writes; when it then reads nothing for ``send_timeout_s``
+  (our buffer and the kernel's send queue do not shrink) the connection is reset, so such
+  clients cannot hold connections and request tasks forever. At the cap they are dropped like
+  clients still sending a body.
 * **Early responses** (413 from ``Content-Length``, ``timeout`` for a body too slow, see
   ``_service.py``): the rest of the body may drain for ``header_timeout_s``, then the
   connection is closed, so a refused client cannot keep it open by dripping bytes.
@@ -21,8 +26,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import resource
+import socket
+import struct
+import termios
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -44,12 +54,14 @@ log = logging.getLogger("expense.serving")
 FD_RESERVE = 64
 _MESSAGE_CHARS = 200
 LINGER_S = 2.0
+_OUTQ: int | None = getattr(termios, "TIOCOUTQ", None)  # bytes in a socket's send queue
 
 
 @dataclass(frozen=True)
 class ConnectionLimits:
     header_timeout_s: float
     max_connections: int
+    send_timeout_s: float = 30.0
 
 
 def connection_cap(wanted: int, reserve: int = FD_RESERVE) -> int:
@@ -137,6 +149,8 @@ class ExpenseHTTPProtocol(H11Protocol):
         size = config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
         self.conn = _Connection(size)
         self._timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None  # armed while our writes are paused
+        self._unsent = 0  # _pending_bytes() when the send timer was last armed
         self._since = 0.0  # when this connection began waiting for its current request
         self._partial = False  # bytes of a request line/headers have arrived
         self._lingering = False  # answered with an error: dropping input until closed
@@ -150,7 +164,46 @@ class ExpenseHTTPProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._resume_timer()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._unsent = self._pending_bytes()
+            self._send_timer = self.loop.call_later(self.limits.send_timeout_s, self._send_check)
+
+    def _pending_bytes(self) -> int:
+        """Answer bytes not yet taken by the client: in our buffer plus in the kernel's send
+        queue (which only shrinks when the client reads)."""
+        pending = self.transport.get_write_buffer_size()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None and _OUTQ is not None:
+            with contextlib.suppress(OSError):
+                queued = fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0")
+                pending += struct.unpack("i", queued)[0]
+        return pending
+
+    def _send_check(self) -> None:
+        """``send_timeout_s`` into a pause: drop the connection if the client read nothing."""
+        self._send_timer = None
+        if self.transport.is_closing() and self.transport.get_write_buffer_size() == 0:
+            return
+        pending = self._pending_bytes()
+        if pending < self._unsent:  # slow, not stalled: the next period
+            self._unsent = pending
+            self._send_timer = self.loop.call_later(self.limits.send_timeout_s, self._send_check)
+            return
+        self._drop()
+
+    def resume_writing(self) -> None:
+        self._resume_timer()
+        super().resume_writing()
+
+    def _resume_timer(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
@@ -220,12 +273,14 @@ class ExpenseHTTPProtocol(H11Protocol):
     # -- the connection cap -----------------------------------------------------------------------
     def _stage(self) -> int | None:
         """0: idle, sending headers or answered with an error; 1: sending a body the app has not
-        admitted yet; None: being served (never dropped)."""
+        admitted yet, or not reading its answer; None: being served (never dropped)."""
         if self.transport is None or self.transport.is_closing():
             return None
         if self._lingering or self.conn.their_state is h11.IDLE:
             return 0
         if self.conn.their_state is h11.SEND_BODY and self.conn.our_state is h11.SEND_RESPONSE:
+            return 1
+        if self.flow.write_paused:
             return 1
         return None
 
@@ -261,6 +316,12 @@ class ExpenseHTTPProtocol(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
             self.cycle.message_event.set()
+        if self.flow.write_paused:
+            # Answers the client is not reading: reset (a FIN would queue behind them, and the
+            # kernel would keep the socket and its buffers for minutes).
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.transport.abort()
 
     def _reply_and_close(self, exc: ContractError) -> None:
@@ -281,8 +342,10 @@ class ExpenseHTTPProtocol(H11Protocol):
         self.transport.close()
 
 
-def protocol_class(header_timeout_s: float, max_connections: int) -> type[ExpenseHTTPProtocol]:
+def protocol_class(
+    header_timeout_s: float, max_connections: int, send_timeout_s: float = 30.0
+) -> type[ExpenseHTTPProtocol]:
     """An :class:`ExpenseHTTPProtocol` subclass bound to these limits (uvicorn builds one
     instance per connection from ``Config.http``)."""
-    limits = ConnectionLimits(header_timeout_s, max_connections)
+    limits = ConnectionLimits(header_timeout_s, max_connections, send_timeout_s)
     return type("BoundExpenseHTTPProtocol", (ExpenseHTTPProtocol,), {"limits": limits})

@@ -51,7 +51,8 @@ def run(settings: Settings) -> None:
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     """How ``run`` configures uvicorn (tests serve with it too: tests/serving/_slow_clients.py):
     the slow-client protocol of ``_protocol.py``, its connection cap fitted under the open-files
-    limit."""
+    limit; a client gets ``body_timeout_s`` to send its body, and as long to read any of its
+    answer."""
     import uvicorn
 
     cap = connection_cap(settings.max_connections)
@@ -64,7 +65,7 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         app,
         host=settings.host,
         port=settings.port,
-        http=protocol_class(settings.header_timeout_s, cap),
+        http=protocol_class(settings.header_timeout_s, cap, settings.body_timeout_s),
         log_config=None,
         access_log=False,
         lifespan="on",

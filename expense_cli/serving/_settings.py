@@ -14,13 +14,15 @@ SageMaker configures a container only through environment variables, so every se
 ``EXPENSE_REQUEST_TIMEOUT``     seconds a request may take, body included, before 504 (default 55;
                                 ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` is read when this is unset)
 ``EXPENSE_MAX_BODY_BYTES``      request body cap (default: the document limit as base64 + 64 KiB)
-``EXPENSE_BODY_TIMEOUT``        seconds the whole body may take to arrive, then 504 (default 30);
-                                a request joins the queue only once its body is in
+``EXPENSE_BODY_TIMEOUT``        seconds the whole body may take to arrive, then 408 (default 30);
+                                a request joins the queue only once its body is in. Also how long
+                                a client may read nothing of its answer before it is reset
 ``EXPENSE_HEADER_TIMEOUT``      seconds the request line and headers may take; then the connection
-                                is closed, with a JSON 504 when some bytes came (default 10)
+                                is closed, with a JSON 408 when some bytes came (default 10)
 ``EXPENSE_MAX_CONNECTIONS``     open connections; at the cap the oldest one still sending its
-                                headers or body (or idle) is dropped for a newcomer (default 256,
-                                never above the open-files limit less a reserve)
+                                headers or body, not reading its answer, or idle is dropped for a
+                                newcomer (default 256, never above the open-files limit less a
+                                reserve)
 ``EXPENSE_LOG_LEVEL``           debug | info | warning (default info)
 ==============================  =================================================================
 

@@ -1,0 +1,122 @@
+"""Hostile HTTP clients against a real server on 127.0.0.1 (the production uvicorn configuration
+of ``expense_cli/serving/_server.py``): clients that stop reading their answers, clients that
+half-close after sending, compressed bodies. Every attack is bounded in connections and seconds;
+each ends by checking that a good request still answers."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.serving._raw_http import open_socket
+from tests.serving.test_serving_slow_clients import NoEngine, serve
+
+pytestmark = [pytest.mark.server]
+
+# A static file of the web page: the largest answer the server gives without a model.
+BIG_ANSWER = "/static/app.js"
+ESTABLISHED = 1  # TCP_ESTABLISHED in the Linux kernel's tcp_states.h
+
+
+def _answer_size(url: str) -> int:
+    response = httpx.get(f"{url}{BIG_ANSWER}", timeout=10)
+    assert response.status_code == 200
+    return len(response.content)
+
+
+@contextlib.contextmanager
+def non_readers(
+    url: str, count: int, answers_bytes: int = 8_000_000
+) -> Iterator[list[socket.socket]]:
+    """``count`` connections that pipeline GETs worth ``answers_bytes`` of answers, with a tiny
+    receive buffer, and never read a byte of them."""
+    request = f"GET {BIG_ANSWER} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
+    repeat = answers_bytes // _answer_size(url) + 1
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = open_socket(url)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(request * repeat)
+        yield socks
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    """The kernel's TCP state of ``sock`` (Linux ``tcp_info``), read without consuming data."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+
+
+def _closed_unread(sock: socket.socket, limit_s: float) -> bool:
+    """Whether the server closed or reset ``sock`` within ``limit_s``, without reading from it
+    (reading would unstall the server)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        if _tcp_state(sock) != ESTABLISHED:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _ping_until_ok(url: str, limit_s: float) -> list[int]:
+    """/ping on fresh connections until 200, for at most ``limit_s``; the statuses seen."""
+    seen: list[int] = []
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end and (not seen or seen[-1] != 200):
+        seen.append(httpx.get(f"{url}/ping", timeout=5).status_code)
+        time.sleep(0.0 if seen[-1] == 200 else 0.25)
+    return seen
+
+
+# ------------------------------------------------------------ clients that never read answers
+
+
+def test_clients_that_never_read_their_answers_are_dropped() -> None:
+    """Pipelined requests whose answers are never read pause the server's writes; after the send
+    timeout (``body_timeout_s``) the connection is dropped instead of holding a request task
+    and a connection forever."""
+    with serve(NoEngine(), header_timeout_s=60.0, body_timeout_s=1.0, max_connections=32) as url:
+        with non_readers(url, 3) as socks:
+            assert all(_closed_unread(sock, 15.0) for sock in socks)
+        assert httpx.get(f"{url}/ping", timeout=10).status_code == 200
+
+
+def test_non_readers_at_the_cap_do_not_lock_out_ping() -> None:
+    """Every connection held by a client that reads nothing: a newcomer still gets in (a
+    connection whose answer is stuck is dropped like one still sending its body)."""
+    with (
+        serve(NoEngine(), header_timeout_s=60.0, body_timeout_s=60.0, max_connections=4) as url,
+        non_readers(url, 4),
+    ):
+        seen = _ping_until_ok(url, 15.0)
+        assert seen and seen[-1] == 200, seen
+        for _ in range(3):
+            assert httpx.get(f"{url}/ping", timeout=10).status_code == 200
+
+
+def test_a_slow_reader_that_keeps_reading_gets_its_whole_answer() -> None:
+    """The send timeout is about a stalled answer, not a slow one: a client reading steadily,
+    for several times the timeout in all, gets every byte."""
+    with serve(NoEngine(), header_timeout_s=60.0, body_timeout_s=0.5, max_connections=8) as url:
+        size = _answer_size(url)
+        repeat = 6_000_000 // size + 1
+        request = f"GET {BIG_ANSWER} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
+        last = request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        received = bytearray()
+        with open_socket(url) as sock:
+            sock.sendall(request * (repeat - 1) + last)
+            sock.settimeout(10)
+            # 64 KiB every 20 ms: about 3 MB/s, so the answers take several send timeouts
+            while chunk := sock.recv(65536):  # until the server closes after the last answer
+                received += chunk
+                time.sleep(0.02)
+        assert received.count(b"HTTP/1.1 200 OK\r\n") == repeat
+        assert len(received) > repeat * size
