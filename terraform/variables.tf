@@ -71,8 +71,8 @@ variable "instance_type" {
   default     = "ml.m5.xlarge"
 
   validation {
-    condition     = startswith(var.instance_type, "ml.")
-    error_message = "instance_type must be a SageMaker instance type, starting with \"ml.\" (e.g. ml.m5.xlarge)."
+    condition     = can(regex("^ml\\.[a-z0-9-]+\\.[a-z0-9]+$", var.instance_type))
+    error_message = "instance_type must be a SageMaker instance type such as ml.m5.xlarge (ml.FAMILY.SIZE, lowercase)."
   }
 }
 

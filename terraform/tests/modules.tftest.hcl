@@ -318,3 +318,55 @@ run "function_url_token_with_customer_key" {
     error_message = "A customer key is granted for kms:Decrypt only via SSM."
   }
 }
+
+# Names at each module's length limit still fit AWS's: IAM role names (64), Lambda function
+# names (64), SageMaker model and endpoint configuration names (63).
+
+run "function_url_longest_name_fits_aws_limits" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name          = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    lambda_zip    = "tests/fixtures/handler.zip"
+    endpoint_name = "expense"
+    endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.this.name) <= 64 && length(aws_iam_role_policy.this.name) <= 128 && length(aws_lambda_function.this.function_name) <= 64
+    error_message = "At the name's limit the role (64) and function (64) names must still fit."
+  }
+}
+
+run "function_url_name_too_long_for_its_role" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name          = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    lambda_zip    = "tests/fixtures/handler.zip"
+    endpoint_name = "expense"
+    endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+  }
+  expect_failures = [var.name]
+}
+
+run "sagemaker_longest_name_fits_aws_limits" {
+  command = plan
+  module {
+    source = "./modules/sagemaker_endpoint"
+  }
+  variables {
+    name                = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    image_uri           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/expense:latest"
+    ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/expense"]
+  }
+
+  assert {
+    condition     = length(aws_iam_role.execution.name) <= 64 && length(aws_sagemaker_model.this.name) <= 63 && length(aws_sagemaker_endpoint_configuration.this.name) <= 63
+    error_message = "At the name's limit the role (64), model (63) and endpoint configuration (63) names must still fit."
+  }
+}

@@ -113,6 +113,22 @@ run "instance_type_without_ml_prefix" {
   expect_failures = [var.instance_type]
 }
 
+run "instance_type_without_size" {
+  command = plan
+  variables {
+    instance_type = "ml.bogus"
+  }
+  expect_failures = [var.instance_type]
+}
+
+run "instance_type_uppercase" {
+  command = plan
+  variables {
+    instance_type = "ml.M5.xlarge"
+  }
+  expect_failures = [var.instance_type]
+}
+
 run "name_with_uppercase" {
   command = plan
   variables {

@@ -27,6 +27,7 @@ from expense_cli.aws import Docker, FunctionUrlTarget, load_config, remote_targe
 from expense_cli.aws._image import library_build_args
 from expense_cli.cli import app
 from expense_cli.cli import deploy as deploy_cli
+from expense_cli.errors import ConfigError
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(_REPO_ROOT) not in sys.path:
@@ -251,6 +252,96 @@ def test_deploy_option_errors(
     result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--yes", *args])
     assert result.exit_code == 1
     assert message in _error_line(result)
+
+
+_BAD_NAME = "use lowercase letters, digits and hyphens (not at either end), at most 40"
+_NOT_SERVERLESS = "does not apply to a serverless endpoint, which has no instances"
+
+
+@pytest.mark.parametrize("command", ["deploy", "plan"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "Expense"], f"--name 'Expense' is not allowed: {_BAD_NAME}"),
+        (["--name", "a" * 70], f"--name '{'a' * 70}' is not allowed: {_BAD_NAME}"),
+        (["--name", "a" * 41], f"is not allowed: {_BAD_NAME}"),
+        (["--name", "-expense"], f"--name '-expense' is not allowed: {_BAD_NAME}"),
+        (["--name", "expense-"], f"--name 'expense-' is not allowed: {_BAD_NAME}"),
+        (["--name", ""], f"--name '' is not allowed: {_BAD_NAME}"),
+        (["--name", "exp_ense"], f"--name 'exp_ense' is not allowed: {_BAD_NAME}"),
+        (
+            ["--name", "expense\U0001f9fe"],
+            f"--name 'expense\U0001f9fe' is not allowed: {_BAD_NAME}",
+        ),
+        (["--name", "expense\n"], f"--name 'expense\\n' is not allowed: {_BAD_NAME}"),
+        (
+            ["--instance-type", "m5.xlarge"],
+            "--instance-type 'm5.xlarge' is not a SageMaker instance",
+        ),
+        (["--instance-type", "ml.bogus"], "--instance-type 'ml.bogus' is not a SageMaker instance"),
+        (["--instance-type", "ML.M5.XLARGE"], "'ML.M5.XLARGE' is not a SageMaker instance type"),
+        (["--serverless", "--min-instances", "2"], f"--min-instances {_NOT_SERVERLESS}"),
+        (["--serverless", "--max-instances", "8"], f"--max-instances {_NOT_SERVERLESS}"),
+        (["--serverless", "--instance-type", "ml.g5.xlarge"], f"--instance-type {_NOT_SERVERLESS}"),
+        (
+            ["--serverless-memory", "2048"],
+            "--serverless-memory applies to serverless endpoints only",
+        ),
+        (
+            ["--async", "--serverless-concurrency", "9"],
+            "--serverless-concurrency applies to serverless endpoints only: add --serverless",
+        ),
+    ],
+)
+def test_settings_terraform_would_refuse_or_ignore_stop_before_anything(
+    runner: CliRunner, project: Path, command: str, args: list[str], message: str
+) -> None:
+    """Checked before AWS is asked (no credentials here), the cost prompt, the image build and
+    the settings being remembered: not by `terraform apply` once everything before it has run,
+    and never silently ignored (serverless endpoints have no instances to scale)."""
+    result = runner.invoke(app, [command, "--image-uri", IMAGE, "--region", "us-east-1", *args])
+    assert result.exit_code == 1
+    assert message in _error_line(result)
+    assert "Traceback" not in result.output
+    assert not (project / ".expense").exists()
+
+
+def test_a_serverless_deployment_refuses_instance_options_until_switched(
+    runner: CliRunner, project: Path
+) -> None:
+    """Remembered serverless: --max-instances alone is refused with the way to switch; given with
+    --realtime it is the switch (and a real-time deployment keeps them: nothing is refused)."""
+    from expense_cli.aws import DeploySettings, ProjectConfig
+    from expense_cli.cli._deploy.tfvars import merged_settings
+
+    serverless = ProjectConfig(settings=DeploySettings(serverless=True, region="us-east-1"))
+    with pytest.raises(ConfigError, match="add --realtime to switch"):
+        merged_settings(serverless, max_instances=8)
+    switched = merged_settings(serverless, serverless=False, max_instances=8)
+    assert (switched.serverless, switched.max_instances) == (False, 8)
+    realtime = ProjectConfig(settings=switched)
+    assert merged_settings(realtime, min_instances=2, max_instances=8).min_instances == 2
+    back = merged_settings(realtime, serverless=True, serverless_memory_mb=2048)
+    assert (back.serverless, back.serverless_memory_mb, back.max_instances) == (True, 2048, 8)
+    # the longest name the stack accepts is accepted here too
+    assert merged_settings(realtime, name="a" * 40).name == "a" * 40
+
+
+def test_the_cli_checks_the_stack_rules() -> None:
+    """The name and instance type rules are those of terraform/variables.tf (one place to change
+    them: the test says when they drift apart)."""
+    from expense_cli.cli._deploy import tfvars
+
+    text = (_REPO_ROOT / "terraform" / "variables.tf").read_text()
+    name = re.search(
+        r'can\(regex\("\^(.+?)\$", var\.name\)\) && length\(var\.name\) <= (\d+)', text
+    )
+    assert name, "terraform/variables.tf name rule not found"
+    assert name.group(1) == tfvars._NAME_RE.pattern
+    assert int(name.group(2)) == tfvars._NAME_MAX
+    kind = re.search(r'can\(regex\("\^(.+?)\$", var\.instance_type\)\)', text)
+    assert kind, "terraform/variables.tf instance_type rule not found"
+    assert kind.group(1).replace("\\\\", "\\") == tfvars._INSTANCE_TYPE_RE.pattern
 
 
 def test_no_region_anywhere(runner: CliRunner, project: Path) -> None:

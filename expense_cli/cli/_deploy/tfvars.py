@@ -8,6 +8,7 @@ goes into the variables file: it reaches Terraform through ``TF_VAR_auth_token``
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["cost_note", "merged_settings", "terraform_env", "terraform_variables"]
 
 _MEMORY_SIZES = range(1024, 6145, 1024)
+# The rules of terraform/variables.tf (name) and terraform/modules/sagemaker_endpoint/variables.tf
+# (instance_type), checked here so that a bad value stops `deploy` before the cost prompt, the
+# image build and the settings being remembered, not at `terraform apply` minutes later.
+_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+_NAME_MAX = 40
+_INSTANCE_TYPE_RE = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
+# Options that only one kind of endpoint uses: (settings field, flag, serverless or not).
+_ONLY_FOR = (
+    ("min_instances", "--min-instances", False),
+    ("max_instances", "--max-instances", False),
+    ("instance_type", "--instance-type", False),
+    ("serverless_memory_mb", "--serverless-memory", True),
+    ("serverless_max_concurrency", "--serverless-concurrency", True),
+)
 
 
 def merged_settings(config: ProjectConfig, **given: Any) -> DeploySettings:
@@ -40,7 +55,36 @@ def merged_settings(config: ProjectConfig, **given: Any) -> DeploySettings:
         raise ConfigError("choose one of --serverless and --async")
     if settings.max_instances < settings.min_instances:
         raise ConfigError("--max-instances must be at least --min-instances")
+    _check_names(settings)
+    _check_kind(settings, given)
     return settings
+
+
+def _check_names(settings: DeploySettings) -> None:
+    name = settings.name
+    if len(name) > _NAME_MAX or not _NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"--name {name!r} is not allowed: use lowercase letters, digits and hyphens (not at "
+            f"either end), at most {_NAME_MAX} characters, e.g. expense-team"
+        )
+    if not _INSTANCE_TYPE_RE.fullmatch(settings.instance_type):
+        raise ConfigError(
+            f"--instance-type {settings.instance_type!r} is not a SageMaker instance type: "
+            "use e.g. ml.m5.xlarge or ml.g4dn.xlarge"
+        )
+
+
+def _check_kind(settings: DeploySettings, given: dict[str, Any]) -> None:
+    """An option given for the other kind of endpoint would be silently ignored: refuse it."""
+    for key, flag, serverless_only in _ONLY_FOR:
+        if given.get(key) is None or settings.serverless == serverless_only:
+            continue
+        if serverless_only:
+            raise ConfigError(f"{flag} applies to serverless endpoints only: add --serverless")
+        switch = "" if given.get("serverless") else " (add --realtime to switch)"
+        raise ConfigError(
+            f"{flag} does not apply to a serverless endpoint, which has no instances{switch}"
+        )
 
 
 def terraform_env(settings: DeploySettings, config: ProjectConfig) -> dict[str, str]:

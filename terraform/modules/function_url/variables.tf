@@ -3,8 +3,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_-]{1,58}$", var.name))
-    error_message = "name must be 1-58 letters, digits, hyphens or underscores (\"-lambda\" is appended for the role)."
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,57}$", var.name))
+    error_message = "name must be 1-57 letters, digits, hyphens or underscores (\"-lambda\" is appended for the role, whose name AWS limits to 64 characters)."
   }
 }
 
