@@ -27,12 +27,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from expense_cli.contract import ERRORS, error_body
 from expense_cli.engine import Engine
 from expense_cli.serving import Settings, create_app
 from expense_cli.synthetic import RECEIPT_LINES, receipt_pdf, render_receipt
 from tests._function_url import Credentials, function_url
 from tests._servers import running_server
 from tests.conftest import png_bytes
+from tests.page_stub import MAX_HOLD_S, Reply, Stub, result, stub_service
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "handler"))
@@ -516,3 +518,279 @@ def test_the_stand_in_refuses_unsigned_and_wrongly_signed_requests(
         answer = httpx.post(url, content=body, headers=right)
         assert answer.status_code == 415  # past the IAM check: the handler refused "hello"
         assert answer.json()["error"]["code"] == "unsupported_media_type"
+
+
+# --- hostile use, against a scripted stand-in (tests/page_stub.py) -------------------------------
+
+HOSTILE = '<img src=x onerror="window.__xss=1"></script><script>window.__xss=2</script>'
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    with stub_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def receipts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Forty-eight small real PNGs with names nobody on the team would pick."""
+    out = tmp_path_factory.mktemp("page-receipts")
+    data = png_bytes(render_receipt(RECEIPT_LINES[:3]))
+    odd = ["<img src=x onerror=alert(1)>", "\u202egnp.exe", "🧾 reçu", "فاتورة", "a" * 150]
+    paths = []
+    for index in range(48):
+        path = out / f"{index:02d} {odd[index % len(odd)]}.png"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _not_broken(text: str, sent: str = "") -> None:
+    """No JavaScript junk in ``text`` beyond what the server ``sent``."""
+    text = text.replace(sent, "") if sent else text
+    for junk in ("[object Object]", "undefined", "null", "NaN", "Cannot read properties"):
+        assert junk not in text, text
+
+
+def _no_script_ran(page: Page) -> None:
+    assert page.tab.evaluate("window.__xss") is None
+    assert page.tab.locator("#queue img:not(figure.doc img)").count() == 0
+
+
+def _wait_held(page: Page, stub: Stub) -> None:
+    """Until the stub holds a request; playwright's routing (Page's same-origin check) only runs
+    while the test calls into playwright, so wait through it, not on the event alone."""
+    for _ in range(int(MAX_HOLD_S * 10)):
+        if stub.held.is_set():
+            return
+        page.tab.wait_for_timeout(100)
+    raise AssertionError("the page sent no request")
+
+
+def test_every_contract_error_shows_its_message_and_code(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    """Each code of expense_cli/contract.py's ERRORS, as either side sends it, in one queue.
+    (408 request_timeout aside: by HTTP's rules chromium sends a request answered 408 again.)"""
+    specs = [s for s in ERRORS.values() if s.sides != "cli" and s.code != "request_timeout"]
+    for spec in specs:
+        body = error_body(spec.code, f"{spec.meaning} 𝄞 {HOSTILE}", "req-1")
+        headers = {"retry-after": str(spec.retry_after)} if spec.retry_after else {}
+        stub.script.append(Reply(spec.status, body, headers=headers))
+    page = Page(browser, stub.url)
+    page.read(*receipts[: len(specs)])
+    for index, spec in enumerate(specs):
+        item = page.item(index)
+        assert item.get_attribute("data-state") == "failed"
+        problem = item.locator(".problem").inner_text()
+        assert f"{spec.meaning} 𝄞 {HOSTILE}" in problem
+        assert f"{spec.status} {spec.code}" in problem
+        _not_broken(problem, f"{spec.meaning} 𝄞 {HOSTILE}")
+    _no_script_ran(page)
+    assert f"0 of {len(specs)}" in page.tab.locator("#status").inner_text()
+    page.shot("stub-contract-errors")
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        # AWS itself, in front of the handler: {"Message": ...}, not the contract's shape
+        (Reply(429, {"Message": "Rate Exceeded."}), ["429", "Rate Exceeded."]),
+        (
+            Reply(413, {"Message": "Request must be smaller than 6291456 bytes"}),
+            ["413", "Request must be smaller than 6291456 bytes"],
+        ),
+        (Reply(502, {"Message": None}), ["502", "Bad Gateway"]),
+        # a proxy's HTML page
+        (
+            Reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"),
+            ["502", "Bad Gateway"],
+        ),
+        (Reply(500, {"error": "boom"}), ["500", "boom"]),
+        (Reply(500, {"error": {"code": "odd"}}), ["500", "odd"]),
+        (Reply(500, b""), ["500", "Internal Server Error"]),
+        # a 200 that is not a result
+        (Reply(200, "OK", "text/plain"), ["200", "not with a result"]),
+        (Reply(200, b"null"), ["200", "not with a result"]),
+        (Reply(200, b"[1, 2]"), ["200", "not with a result"]),
+        (Reply(200, {"fields": "merchant"}), ["200", "not with a result"]),
+    ],
+    ids=lambda v: str(v)[:40] if not isinstance(v, Reply) else f"{v.status}-{v.data()[:12]!r}",
+)
+def test_any_failed_answer_gets_a_readable_message(
+    browser: Any, stub: Stub, receipts: list[Path], reply: Reply, expected: list[str]
+) -> None:
+    stub.script.append(reply)
+    page = Page(browser, stub.url)
+    page.read(receipts[0], receipts[1])  # the next document still gets read
+    item = page.item(0)
+    assert item.get_attribute("data-state") == "failed"
+    problem = item.locator(".problem").inner_text()
+    for text in expected:
+        assert text in problem, problem
+    _not_broken(problem, reply.data().decode())
+    assert page.item(1).get_attribute("data-state") == "done"
+    page.close()
+
+
+def test_the_server_going_away_mid_request(browser: Any, stub: Stub, receipts: list[Path]) -> None:
+    """``serve`` stopped (Ctrl-C) while the first of three documents is being read."""
+    stub.script.append(Reply(hold=True, drop=True))
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(p) for p in receipts[:3]])
+    page.tab.click("#submit")
+    _wait_held(page, stub)
+    stub.stop()
+    stub.release()
+    expect(page.tab.locator("#queue .item[data-state=failed]")).to_have_count(3)
+    for index in range(3):
+        problem = page.item(index).locator(".problem").inner_text()
+        assert problem.startswith("could not reach the service"), problem
+        _not_broken(problem)
+    assert "0 of 3" in page.tab.locator("#status").inner_text()
+    page.close()
+
+
+def _active(page: Page) -> str:
+    return str(page.tab.evaluate("document.activeElement.outerHTML.slice(0, 120)"))
+
+
+def test_a_slow_request_can_be_stopped_from_the_keyboard(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    stub.script.append(Reply(hold=True))
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(p) for p in receipts[:3]])
+    page.tab.focus("#submit")
+    page.tab.keyboard.press("Enter")
+    _wait_held(page, stub)
+    stop = page.tab.locator("#stop")
+    expect(stop).to_be_visible()
+    assert 'id="stop"' in _active(page)  # focus follows the run: Enter again stops it
+    expect(page.item(0)).to_have_attribute("data-state", "running")
+    page.tab.keyboard.press("Enter")
+    expect(page.tab.locator("#queue .item[data-state=stopped]")).to_have_count(3)
+    expect(stop).to_be_hidden()
+    assert "stopped" in page.tab.locator("#status").inner_text().lower()
+    assert len(stub.requests) == 1  # the two queued documents were never sent
+    page.shot("stub-stopped")
+    stub.release()
+    # the page still works after a stop
+    page.read(receipts[3])
+    assert page.item(3).get_attribute("data-state") == "done"
+    page.close()
+
+
+def test_double_clicks_and_enter_presses_send_each_document_once(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(p) for p in receipts[:2]])
+    page.tab.dblclick("#submit")
+    page.tab.focus("#min-score")
+    page.tab.keyboard.press("Enter")
+    page.tab.keyboard.press("Enter")
+    expect(page.tab.locator("#queue .item[data-state=done]")).to_have_count(2)
+    assert len(stub.requests) == 2
+    assert page.tab.locator("#queue .item").count() == 2
+    page.close()
+
+
+def test_keyboard_focus_lands_on_the_results_and_survives_page_switches(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    """Tab onto a row whose answer is on another page, or press a page button: the page is
+    redrawn and focus stays on the same row or button (it used to drop to <body>)."""
+    answers = {"merchant": ("ACME", 1), "date": ("2024-01-02", 2), "total": ("9.99", 3)}
+    stub.script.append(Reply(body=result(answers, pages=3, images=True)))
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(receipts[0])])
+    page.tab.focus("#submit")
+    page.tab.keyboard.press("Enter")
+    item = page.item(0)
+    expect(item).to_have_attribute("data-state", "done")
+    active = _active(page)
+    assert 'class="item"' in active  # the first new result, announced by its name
+    img = item.locator("figure.doc img")
+    assert img.get_attribute("alt").endswith("page 1")
+    # keyboard only: Tab to the page buttons, then to the rows
+    page.tab.keyboard.press("Tab")
+    assert _active(page).startswith("<button") and ">1<" in _active(page)
+    page.tab.keyboard.press("Tab")
+    page.tab.keyboard.press("Enter")  # page 2
+    assert ">2<" in _active(page) and 'aria-pressed="true"' in _active(page)
+    assert img.get_attribute("alt").endswith("page 2")
+    for _ in range(2):
+        page.tab.keyboard.press("Tab")
+    assert _active(page).startswith("<tr") and 'data-row="0"' in _active(page)
+    assert img.get_attribute("alt").endswith("page 1")
+    page.tab.keyboard.press("Tab")
+    page.tab.keyboard.press("Tab")  # the total, on page 3
+    assert _active(page).startswith("<tr") and 'data-row="2"' in _active(page)
+    assert img.get_attribute("alt").endswith("page 3")
+    assert item.locator(".box.hl[data-row='2']").count() == 1
+    page.shot("stub-keyboard-page-3")
+    page.close()
+
+
+def test_a_file_dropped_beside_the_drop_zone_is_taken_not_opened(browser: Any, stub: Stub) -> None:
+    """Chromium opens a file dropped where the page does not take it, in place of the page and
+    its results; the whole page takes drops."""
+    page = Page(browser, stub.url)
+    for target in ("body", "#queue", "h1"):
+        prevented = page.tab.evaluate(
+            """(target) => {
+                const data = new DataTransfer();
+                data.items.add(new File(["\\x89PNG"], "dropped " + target + ".png",
+                                        { type: "image/png" }));
+                const node = document.querySelector(target);
+                const over = new DragEvent("dragover", { dataTransfer: data, bubbles: true,
+                                                        cancelable: true });
+                node.dispatchEvent(over);
+                const drop = new DragEvent("drop", { dataTransfer: data, bubbles: true,
+                                                    cancelable: true });
+                node.dispatchEvent(drop);
+                return [over.defaultPrevented, drop.defaultPrevented];
+            }""",
+            target,
+        )
+        assert prevented == [True, True], target
+        assert f"dropped {target}.png" in page.tab.locator("#drop-text").inner_text()
+    page.close()
+
+
+@pytest.mark.parametrize("width", [320, 360, 640])
+def test_hostile_answers_stay_text_and_fit_narrow_screens(
+    browser: Any, stub: Stub, receipts: list[Path], width: int
+) -> None:
+    """HTML/JS, RTL, emoji outside the BMP and a 5,000-character answer: shown as text, exported
+    unchanged, never wider than the screen (320 px, 360 px; 640 px is 1280 at 200 % zoom)."""
+    long = "9" * 5000
+    answers = {
+        "merchant": (HOSTILE, 1),
+        "date": ("فاتورة رقم ١٢٣ — 🧾🧾", 1),
+        "total": (long, 1),
+        "\u202etax": ("\u202e1.23", 1),
+    }
+    stub.script.append(Reply(body=result(answers)))
+    page = Page(browser, stub.url, width=width)
+    page.read(receipts[0], questions=HOSTILE)
+    item = page.item(0)
+    assert item.get_attribute("data-state") == "done"
+    rows = _rows(item)
+    assert rows["merchant"][1] == HOSTILE
+    assert rows["total"][1] == long
+    assert rows["date"][1] == answers["date"][0]
+    _no_script_ran(page)
+    assert page.tab.evaluate("document.documentElement.scrollWidth") <= width
+    assert stub.requests[0]["questions"] == [HOSTILE]
+    with page.tab.expect_download() as download:
+        page.tab.click("#save-csv")
+    exported = {
+        r["name"]: r["answer"]
+        for r in csv.DictReader(io.StringIO(Path(download.value.path()).read_text()))
+    }
+    assert exported["merchant"] == HOSTILE and exported["total"] == long
+    page.shot(f"stub-hostile-{width}px")
+    page.close()

@@ -7,6 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const form = $("form"), fileInput = $("file"), drop = $("drop"), submit = $("submit");
+  const stopButton = $("stop");
   const status = $("status"), errorBox = $("error"), queueList = $("queue");
   const urlInput = $("url"), tokenInput = $("token"), minScoreInput = $("min-score");
   const COLOURS = ["#d7263d", "#1b998b", "#2e86ab", "#f49d37", "#7b2cbf", "#3f7d20",
@@ -16,6 +17,12 @@
   let chosen = [];
   const items = [];
   let running = false;
+  let run = null;  // the AbortController of the documents being read
+  // Reason phrases for the statuses a browser may get without one (HTTP/2 has none).
+  const REASONS = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    408: "Request Timeout", 413: "Content Too Large", 415: "Unsupported Media Type",
+    422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error",
+    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" };
 
   // --- small helpers ------------------------------------------------------------------------
   function el(tag, cls, text) {
@@ -76,13 +83,26 @@
   function choose(files) { chosen = Array.from(files || []); errorBox.hidden = true; refresh(); }
   fileInput.addEventListener("change", () => choose(fileInput.files));
   urlInput.addEventListener("input", refresh);
+  // Files are taken wherever they are dropped: a file dropped where a page does not take it is
+  // opened by the browser in place of the page, and the results would be gone.
+  const carriesFiles = (e) => Boolean(e.dataTransfer) &&
+                              [...e.dataTransfer.types].includes("Files");
   for (const name of ["dragenter", "dragover"]) {
-    drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); });
+    document.addEventListener(name, (e) => {
+      if (!carriesFiles(e)) return;  // text dragged into the questions box stays the browser's
+      e.preventDefault();
+      drop.classList.add("over");
+    });
   }
-  for (const name of ["dragleave", "drop"]) {
-    drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.remove("over"); });
-  }
-  drop.addEventListener("drop", (e) => choose(e.dataTransfer.files));
+  document.addEventListener("dragleave", (e) => {
+    if (!e.relatedTarget) drop.classList.remove("over");  // left the window
+  });
+  document.addEventListener("drop", (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    drop.classList.remove("over");
+    choose(e.dataTransfer.files);
+  });
   minScoreInput.addEventListener("input", () => items.forEach((item) => item.result && render(item)));
 
   // --- one document ---------------------------------------------------------------------------
@@ -115,9 +135,21 @@
     }
   }
 
+  // The row or page button that has the focus in a card, as a selector that finds it again.
+  function focusedIn(card) {
+    const active = document.activeElement;
+    if (!active || !card.contains(active)) return null;
+    if (active.dataset.row !== undefined) return "tr[data-row='" + active.dataset.row + "']";
+    if (active.dataset.page !== undefined) return "button[data-page='" + active.dataset.page + "']";
+    return null;
+  }
+
+  // Draws the card anew; the focus stays on the same row or page button (a keyboard user who
+  // Tabs onto a row whose answer is on another page, or presses a page button, keeps their place).
   function render(item) {
     const card = item.node, low = minScore();
     const body = card.querySelector(".body");
+    const keep = focusedIn(card);
     body.replaceChildren();
     const pages = pagesWithAnswers(item);
     if (!pages.includes(item.page)) item.page = pages[0] || 1;
@@ -128,6 +160,8 @@
       for (const page of pages) {
         const button = el("button", page === item.page ? "current" : "", page);
         button.type = "button";
+        button.dataset.page = page;
+        button.setAttribute("aria-label", "page " + page);
         button.setAttribute("aria-pressed", String(page === item.page));
         button.addEventListener("click", () => { item.page = page; render(item); });
         nav.append(button);
@@ -194,6 +228,8 @@
       tr.addEventListener("blur", () => highlight(item, row.index, false));
     }
     body.append(viewer, table);
+    const again = keep && card.querySelector(keep);
+    if (again) again.focus();
   }
 
   function setState(item, state, text) {
@@ -204,6 +240,7 @@
 
   function addItem(entry) {
     const node = el("li", "item");
+    node.tabIndex = -1;  // the first result of a run takes the focus when the run ends
     const header = el("div", "item-head");
     header.append(el("span", "name", entry.name), el("span", "state", "queued"));
     node.append(header, el("div", "problem"), el("div", "body"));
@@ -214,7 +251,44 @@
     return item;
   }
 
-  async function send(item, questions) {
+  // What went wrong, in words, whoever answered: the contract's {"error": {"code", "message"}}
+  // (expense_cli/contract.py), AWS's own {"Message": ...} in front of the function, a proxy's
+  // HTML page, or nothing at all.
+  function problemOf(response, data, text) {
+    const status = response.status + " " + (response.statusText || REASONS[response.status] || "");
+    const err = data && typeof data === "object" ? data.error : null;
+    let said = "", code = "";
+    if (err && typeof err === "object") {
+      said = typeof err.message === "string" ? err.message : "";
+      code = typeof err.code === "string" ? err.code : "";
+    } else if (typeof err === "string") {
+      said = err;
+    } else if (data && typeof data === "object") {
+      said = typeof data.Message === "string" ? data.Message
+        : typeof data.message === "string" ? data.message : "";
+    } else if (text) {
+      // a page's text; DOMParser runs no script and loads nothing
+      said = new DOMParser().parseFromString(text, "text/html").body.textContent;
+    }
+    said = said.replace(/\s+/g, " ").trim();
+    if (said.length > 300) said = said.slice(0, 300) + "…";
+    if (code) return (said || "the service answered " + status.trim()) +
+                     " (" + response.status + " " + code + ")";
+    return said ? said + " (" + status.trim() + ")" : "the service answered " + status.trim();
+  }
+
+  // A result is an object with "fields" (an object) and/or "answers" (a list): see the README's
+  // "Serve locally" response.
+  function isResult(data) {
+    if (!data || typeof data !== "object" || Array.isArray(data)) return false;
+    const fields = data.fields, answers = data.answers;
+    if (fields === undefined && answers === undefined) return false;
+    return (fields === undefined || (fields !== null && typeof fields === "object" &&
+                                      !Array.isArray(fields))) &&
+           (answers === undefined || Array.isArray(answers));
+  }
+
+  async function send(item, questions, signal) {
     const payload = {};
     if (item.file) {
       payload.document = await readAsDataURL(item.file);
@@ -228,31 +302,51 @@
     const headers = { "Content-Type": "application/json" };
     const token = (tokenInput.value || "").trim();
     if (config.auth === "token" && token) headers.Authorization = "Bearer " + token;
-    const response = await fetch("invocations", {
-      method: "POST", headers, body: JSON.stringify(payload),
-    });
+    let response, text;
+    try {
+      response = await fetch("invocations", {
+        method: "POST", headers, body: JSON.stringify(payload), signal,
+      });
+      text = await response.text();
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw new Error("could not reach the service (the connection failed, or the server " +
+                      "stopped): " + err.message);
+    }
     let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    return { response, data };
+    try { data = JSON.parse(text); } catch (_) { data = null; }
+    return { response, data, text };
   }
 
-  async function process(item, questions) {
+  function failed(item, message) {
+    setState(item, "failed", "failed");
+    item.error = message;
+    item.node.querySelector(".problem").textContent = message;
+  }
+
+  function stopped(item, message) {
+    setState(item, "stopped", "stopped");
+    item.error = message;
+  }
+
+  async function process(item, questions, signal) {
     setState(item, "running", "reading…");
     const started = performance.now();
     try {
-      const { response, data } = await send(item, questions);
+      const { response, data, text } = await send(item, questions, signal);
+      if (response.ok && !isResult(data)) {
+        failed(item, "the service answered " + response.status + " but not with a result: " +
+                     JSON.stringify(text.slice(0, 100)));
+        return;
+      }
       if (!response.ok) {
-        const err = data && data.error;
-        let message = err ? err.message + " (" + response.status + " " + err.code + ")"
-                          : "the service answered " + response.status;
+        let message = problemOf(response, data, text);
         if (response.status === 401 || response.status === 403) {
           message = (response.status === 401 ? "An access token is needed: "
                                              : "The access token was refused: ") + message;
           tokenInput.focus();
         }
-        setState(item, "failed", "failed");
-        item.error = message;
-        item.node.querySelector(".problem").textContent = message;
+        failed(item, message);
         return;
       }
       item.result = data;
@@ -262,9 +356,8 @@
                seconds + " s");
       render(item);
     } catch (err) {
-      setState(item, "failed", "failed");
-      item.error = "request failed: " + err.message;
-      item.node.querySelector(".problem").textContent = item.error;
+      if (err.name === "AbortError") stopped(item, "stopped while it was being read");
+      else failed(item, err.message);
     }
   }
 
@@ -286,17 +379,32 @@
     fileInput.value = "";
     urlInput.value = "";
     running = true;
+    run = new AbortController();
+    const signal = run.signal;
     refresh();
+    stopButton.hidden = false;
+    stopButton.focus();  // the Read button is disabled now; Enter or Space again stops the run
     for (const [i, item] of queued.entries()) {
+      if (signal.aborted) {
+        stopped(item, "stopped before it was sent");
+        continue;
+      }
       status.textContent = "Reading " + (i + 1) + " of " + queued.length + "…";
-      await process(item, questions);
+      await process(item, questions, signal);
     }
-    running = false;
-    status.textContent = "Done: " + queued.filter((i) => i.state === "done").length + " of " +
+    const read = queued.filter((i) => i.state === "done").length;
+    status.textContent = (signal.aborted ? "Stopped: " : "Done: ") + read + " of " +
                          queued.length + " read.";
+    const active = document.activeElement;
+    const lost = active === stopButton || active === document.body || active === null;
+    running = false;
+    run = null;
+    stopButton.hidden = true;
     $("export").hidden = !items.some((i) => i.result);
     refresh();
+    if (lost && queued.length) queued[0].node.focus();  // the results, not the page's top
   });
+  stopButton.addEventListener("click", () => { if (run) run.abort(); });
 
   // --- export ----------------------------------------------------------------------------------
   function exported() {
