@@ -449,9 +449,14 @@ def _exchange(
         raise
     except TimeoutError:
         raise _timed_out() from None
-    except ssl.SSLError:
+    except ssl.SSLCertVerificationError:
         raise _refuse(
             "the URL's TLS certificate could not be verified", code="url_fetch_failed"
+        ) from None
+    except ssl.SSLError as exc:  # no TLS on the port, no common protocol version, a bad record
+        reason = exc.reason if isinstance(exc.reason, str) else type(exc).__name__
+        raise _refuse(
+            f"the TLS connection to the URL failed ({reason[:80]})", code="url_fetch_failed"
         ) from None
     except http.client.IncompleteRead:
         raise _refuse(

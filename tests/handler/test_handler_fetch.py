@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from typing import Any
 
 import _fetch
@@ -461,6 +462,50 @@ def test_tls_checks_the_name_while_dialling_the_pinned_address(
     with pytest.raises(ContractError):
         _fetch.fetch_document(tls_server.url("/r", host=TLS_NAME), untrusted)
     assert tls_server.hits == ["/r"]
+
+
+def _tls12_only(pki: LocalPKI) -> ssl.SSLContext:
+    """A server context for TLS_NAME that speaks TLS 1.2 at most."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    folder = pki.ca_file.parent
+    context.load_cert_chain(str(folder / "server.pem"), str(folder / "server.key"))
+    return context
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("server", "host", "fragment"),
+    [
+        # (OpenSSL's reason, in the parentheses, varies between its versions.)
+        ("plain-http", TLS_NAME, "the TLS connection to the URL failed ("),
+        ("tls-1.2-only", TLS_NAME, "the TLS connection to the URL failed ("),
+        ("tls", "other.test", "certificate could not be verified"),
+        ("untrusted", TLS_NAME, "certificate could not be verified"),
+    ],
+)
+def test_tls_failures_say_what_failed(
+    test_pki: LocalPKI, server: str, host: str, fragment: str
+) -> None:
+    """Only a certificate that fails verification is reported as one: a port without TLS, or no
+    common protocol version, was also called "could not be verified"."""
+    tls: ssl.SSLContext | None = {"plain-http": None, "tls-1.2-only": _tls12_only(test_pki)}.get(
+        server, test_pki.server_context
+    )
+    client = test_pki.client_context()
+    client.minimum_version = ssl.TLSVersion.TLSv1_3
+    if server == "untrusted":
+        client = ssl.create_default_context()
+    with serve_docs(tls) as docs:
+        docs.routes["/r"] = Route()
+        resolver = FakeResolver({TLS_NAME: ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+        policy = local_policy(resolver, [docs.port], ssl_context=client)
+        with pytest.raises(ContractError) as caught:
+            _fetch.fetch_document(f"https://{host}:{docs.port}/r", policy)
+    assert caught.value.code == "url_fetch_failed"
+    assert caught.value.message.startswith(fragment) or fragment in caught.value.message
+    assert ("certificate" in caught.value.message) == ("certificate" in fragment)
+    assert docs.hits == []
 
 
 @pytest.mark.server
