@@ -794,3 +794,29 @@ def test_hostile_answers_stay_text_and_fit_narrow_screens(
     assert exported["merchant"] == HOSTILE and exported["total"] == long
     page.shot(f"stub-hostile-{width}px")
     page.close()
+
+
+def test_retry_after_is_waited_for_then_given_up_or_stopped(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    """429/503 with Retry-After (the model loading, throttling): sent again after the wait, at
+    most three times in all, as the CLI does; Stop ends a wait at once."""
+    loading = error_body("model_not_ready", "the model is loading; retry in 1 s")
+    throttled = error_body("throttled", "too many requests")
+    stub.script.extend(
+        [Reply(503, loading, headers={"retry-after": "1"}), Reply(body=result())]
+        + [Reply(429, throttled, headers={"retry-after": "0"})] * 3
+        + [Reply(503, error_body("endpoint_not_ready", "creating"), headers={"retry-after": "30"})]
+    )
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(p) for p in receipts[:3]])
+    page.tab.click("#submit")
+    expect(page.item(0).locator(".state")).to_contain_text("waiting 1 s to try again")
+    expect(page.item(0)).to_have_attribute("data-state", "done", timeout=10_000)
+    expect(page.item(1)).to_have_attribute("data-state", "failed", timeout=10_000)
+    assert "too many requests (429 throttled)" in page.item(1).locator(".problem").inner_text()
+    expect(page.item(2).locator(".state")).to_contain_text("waiting 30 s", timeout=10_000)
+    page.tab.click("#stop")
+    expect(page.item(2)).to_have_attribute("data-state", "stopped")
+    assert len(stub.requests) == 2 + 3 + 1
+    page.close()

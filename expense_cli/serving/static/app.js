@@ -288,7 +288,7 @@
            (answers === undefined || Array.isArray(answers));
   }
 
-  async function send(item, questions, signal) {
+  async function payloadOf(item, questions) {
     const payload = {};
     if (item.file) {
       payload.document = await readAsDataURL(item.file);
@@ -299,13 +299,17 @@
       payload.page_images = true;
     }
     if (questions.length) payload.questions = questions;
+    return JSON.stringify(payload);
+  }
+
+  async function send(body, signal) {
     const headers = { "Content-Type": "application/json" };
     const token = (tokenInput.value || "").trim();
     if (config.auth === "token" && token) headers.Authorization = "Bearer " + token;
     let response, text;
     try {
       response = await fetch("invocations", {
-        method: "POST", headers, body: JSON.stringify(payload), signal,
+        method: "POST", headers, body, signal,
       });
       text = await response.text();
     } catch (err) {
@@ -329,11 +333,42 @@
     item.error = message;
   }
 
+  // Seconds to wait before sending again, or null: a 429 or 503 with a Retry-After of at most
+  // MAX_WAIT_S (the model loading, throttling, an endpoint starting), as the CLI does (README,
+  // "Reports"), at most MAX_TRIES sends in all.
+  const MAX_TRIES = 3, MAX_WAIT_S = 60;
+  function retryAfter(response) {
+    if (response.status !== 429 && response.status !== 503) return null;
+    const text = response.headers.get("retry-after");
+    const seconds = text === null || text.trim() === "" ? NaN : Number(text);
+    return Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_WAIT_S ? seconds : null;
+  }
+  function pause(seconds, signal) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("stopped", "AbortError"));
+      }, { once: true });
+    });
+  }
+
   async function process(item, questions, signal) {
     setState(item, "running", "reading…");
     const started = performance.now();
     try {
-      const { response, data, text } = await send(item, questions, signal);
+      const body = await payloadOf(item, questions);
+      let answer = await send(body, signal);
+      for (let tries = 1; tries < MAX_TRIES; tries++) {
+        const wait = retryAfter(answer.response);
+        if (wait === null) break;
+        setState(item, "running", "waiting " + wait + " s to try again: " +
+                 problemOf(answer.response, answer.data, answer.text));
+        await pause(wait, signal);
+        setState(item, "running", "reading…");
+        answer = await send(body, signal);
+      }
+      const { response, data, text } = answer;
       if (response.ok && !isResult(data)) {
         failed(item, "the service answered " + response.status + " but not with a result: " +
                      JSON.stringify(text.slice(0, 100)));
