@@ -154,6 +154,7 @@ class ExpenseHTTPProtocol(H11Protocol):
         self._since = 0.0  # when this connection began waiting for its current request
         self._partial = False  # bytes of a request line/headers have arrived
         self._lingering = False  # answered with an error: dropping input until closed
+        self._eof = False  # the client half-closed after a complete request
 
     # -- asyncio.Protocol -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -166,6 +167,24 @@ class ExpenseHTTPProtocol(H11Protocol):
         self._disarm()
         self._resume_timer()
         super().connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        """The client shut down its sending side (``shutdown(SHUT_WR)``, ``nc -N``, ``curl`` fed
+        from a pipe in some set-ups). A complete request still gets its answer (then the
+        connection closes); otherwise the connection closes now, as asyncio does by default."""
+        if self._answering() and not self.transport.is_closing():
+            self._eof = True
+            return True  # keep our sending side open
+        return None
+
+    def _answering(self) -> bool:
+        """A whole request is in and its answer is not complete yet."""
+        cycle = self.cycle
+        return (
+            cycle is not None
+            and not cycle.response_complete
+            and self.conn.their_state in (h11.DONE, h11.MUST_CLOSE)
+        )
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -221,6 +240,10 @@ class ExpenseHTTPProtocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._eof and not self._answering() and not self.transport.is_closing():
+            self._disarm()
+            self.transport.close()  # the client sends nothing more: close after the answers
+            return
         self._since = self.loop.time()
         # A pipelined next request that came only in part is on the header clock at once.
         self._partial = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])

@@ -6,6 +6,7 @@ each ends by checking that a good request still answers."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -13,10 +14,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.serving._raw_http import open_socket
-from tests.serving.test_serving_slow_clients import NoEngine, serve
+from expense_cli.engine import Engine
+from tests.serving._raw_http import open_socket, read_reply, wait_closed
+from tests.serving.conftest import MERCHANT, GatedEngine
+from tests.serving.test_serving_slow_clients import NoEngine, protocol_url, serve
 
 pytestmark = [pytest.mark.server]
+
+__all__ = ["protocol_url"]  # the fixture, shared with test_serving_slow_clients.py
 
 # A static file of the web page: the largest answer the server gives without a model.
 BIG_ANSWER = "/static/app.js"
@@ -120,3 +125,95 @@ def test_a_slow_reader_that_keeps_reading_gets_its_whole_answer() -> None:
                 time.sleep(0.02)
         assert received.count(b"HTTP/1.1 200 OK\r\n") == repeat
         assert len(received) > repeat * size
+
+
+# ------------------------------------------------------- clients that half-close after sending
+
+
+def _send_and_half_close(url: str, raw: bytes, limit_s: float = 10.0) -> bytes:
+    """Send ``raw``, shut down our sending side (``nc -N``), read until the server closes."""
+    received = bytearray()
+    with open_socket(url, limit_s) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        while chunk := sock.recv(65536):
+            received += chunk
+    return bytes(received)
+
+
+HALF_CLOSED: list[tuple[str, bytes, list[int]]] = [
+    ("ping", b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\n", [200]),
+    (
+        "json-body",
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\n\r\n{}",
+        [400],
+    ),
+    (
+        "chunked-body",
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        [400],
+    ),
+    (
+        "http-1.0",
+        b"POST /invocations HTTP/1.0\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 16\r\n\r\n{"document": ""}',
+        [400],
+    ),
+    (
+        "pipelined",
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+        b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\n"
+        + f"GET {BIG_ANSWER} HTTP/1.1\r\nHost: a\r\n\r\n".encode(),
+        [400, 200, 200],
+    ),
+    ("unknown-path", "GET /\U0001f9fe HTTP/1.1\r\nHost: a\r\n\r\n".encode(), [400]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "statuses"), HALF_CLOSED, ids=[name for name, _, _ in HALF_CLOSED]
+)
+def test_a_client_that_half_closes_after_its_request_gets_the_answer(
+    protocol_url: str, name: str, raw: bytes, statuses: list[int]
+) -> None:
+    received = _send_and_half_close(protocol_url, raw)
+    seen = [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)]
+    assert seen == statuses, (name, received[:300])
+    assert httpx.get(f"{protocol_url}/ping", timeout=10).status_code == 200
+
+
+def test_a_half_close_in_the_middle_of_a_body_is_not_answered_as_a_request(
+    protocol_url: str,
+) -> None:
+    """The body never completes: nothing to answer, the connection just closes (no 500)."""
+    raw = b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{"
+    received = _send_and_half_close(protocol_url, raw)
+    assert b" 500 " not in received
+    assert httpx.get(f"{protocol_url}/ping", timeout=10).status_code == 200
+
+
+@pytest.mark.model
+def test_a_half_close_while_the_model_works_still_gets_the_answer(
+    engine: Engine, small_receipt_png: bytes
+) -> None:
+    """The client shuts its side down while its document is being read: the answer still
+    comes (uvicorn alone closes the connection on the EOF and the answer is lost)."""
+    gated = GatedEngine(engine)
+    request = (
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Type: image/png\r\n"
+        + f"Content-Length: {len(small_receipt_png)}\r\n\r\n".encode()
+        + small_receipt_png
+    )
+    with serve(gated) as url, open_socket(url, 60) as sock:
+        try:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+            assert gated.entered.acquire(timeout=30)  # the document is in the engine
+        finally:
+            gated.gate.set()
+        reply = read_reply(sock, 60)
+        assert reply is not None and reply.status == 200, reply
+        assert reply.json()["fields"]["merchant"]["answer"] == MERCHANT
+        assert wait_closed(sock)
