@@ -370,6 +370,22 @@ def test_a_non_document_gets_a_clear_error(local_page: Page, files: dict[str, Pa
     assert item.locator("table").count() == 0
 
 
+def test_an_empty_file_and_too_many_pages_each_say_why(
+    local_page: Page, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """A 0-byte file and a 25-page PDF (the limit is 20): each fails with the server's own
+    words; the receipt after them is still read."""
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    many = tmp_path / "twenty-five pages.pdf"
+    many.write_bytes(receipt_pdf([render_receipt(("page",))] * 25))
+    local_page.read(empty, many, files["png"])
+    problems = [local_page.item(i).locator(".problem").inner_text() for i in range(2)]
+    assert "(400 empty_document)" in problems[0]
+    assert "25 pages" in problems[1] and "(413 document_too_large)" in problems[1]
+    assert local_page.item(2).get_attribute("data-state") == "done"
+
+
 def test_three_files_queue_then_export(local_page: Page, files: dict[str, Path]) -> None:
     local_page.read(files["png"], files["second"], files["third"])
     assert local_page.tab.locator("#queue .item").count() == 3
@@ -406,8 +422,10 @@ def test_a_phone_screen_needs_no_horizontal_scrolling(
     page.close()
 
 
-def test_the_page_is_self_contained_and_locked_down(server_url: str, token_url: str) -> None:
-    for base in (server_url, token_url):
+def test_the_page_is_self_contained_and_locked_down(
+    server_url: str, token_url: str, proxy_url: str
+) -> None:
+    for base in (server_url, token_url, proxy_url):
         response = httpx.get(f"{base}/")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
