@@ -168,7 +168,7 @@ class ExpenseHTTPProtocol(H11Protocol):
         self._resume_timer()
         super().connection_lost(exc)
 
-    def eof_received(self) -> bool | None:
+    def eof_received(self) -> bool | None:  # type: ignore[override]  # asyncio.Protocol's type
         """The client shut down its sending side (``shutdown(SHUT_WR)``, ``nc -N``, ``curl`` fed
         from a pipe in some set-ups). A complete request still gets its answer (then the
         connection closes); otherwise the connection closes now, as asyncio does by default."""
