@@ -15,7 +15,17 @@ from expense_cli.errors import (
     UnreadableDocument,
 )
 from expense_cli.report import Row, build_report, read_report
-from tests.report._fake import CORRUPT, ORDER, SPECS, FakeTarget, documents, folder_answers, sha256
+from tests.report._fake import (
+    CORRUPT,
+    ORDER,
+    SPECS,
+    Answer,
+    FakeTarget,
+    documents,
+    folder_answers,
+    result_for,
+    sha256,
+)
 
 FORMATS = ["csv", "json", "xlsx"]
 
@@ -146,15 +156,70 @@ def test_interrupt_on_third_document_leaves_valid_partial_report(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+class _Clock:
+    """A monotonic clock that moves only when told: documents and writes take what a test says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_checkpoints_while_running(receipts: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     seen: list[int] = []
+    clock = _Clock()
 
     def hook(n: int) -> None:  # what is on disk when the n-th document is being extracted
         seen.append(len(read_report(out)))
+        clock.now += 1.0  # a document takes a second; writing takes no time on this clock
 
-    build_report([receipts], out, FakeTarget(folder_answers(), hook=hook), checkpoint_every=2)
+    target = FakeTarget(folder_answers(), hook=hook)
+    build_report([receipts], out, target, checkpoint_every=2, clock=clock)
     assert seen == [0, 0, 2, 2, 4]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_checkpoints_never_cost_more_than_a_tenth_of_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Each checkpoint rewrites the whole report, so with a fast target (a server, -j 8) writing
+    every 10 documents made a run quadratic: 600 documents took 18 s instead of 1 s as XLSX.
+    Here a write costs 0.1 s per 1,000 rows on the clock and a document 0.01 s (an XLSX report
+    fed by a server): checkpoints took 30% of the time spent on documents; they must stay
+    within about a tenth."""
+    from expense_cli.report import _run
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    count = 600
+    answers: dict[str, Answer | list[Answer]] = {}
+    for i in range(count):  # distinct documents, all with a.png's answer
+        data = documents()["a.png"] + str(i).encode()
+        (folder / f"r{i:04d} é.png").write_bytes(data)
+        answers[sha256(data)] = result_for(SPECS["a.png"])
+    clock = _Clock()
+    spent = {"documents": 0.0, "checkpoints": 0.0, "writes": 0}
+    real_write = _run.write_report
+
+    def write(path: Path, rows: list[Row], info: object) -> object:
+        cost = 0.0001 * len(rows)
+        clock.now += cost
+        spent["checkpoints"] += cost if not getattr(info, "complete", True) else 0.0
+        spent["writes"] += 1
+        return real_write(path, rows, info)  # type: ignore[arg-type]
+
+    def hook(n: int) -> None:
+        clock.now += 0.01
+        spent["documents"] += 0.01
+
+    monkeypatch.setattr(_run, "write_report", write)
+    out = tmp_path / f"report.{fmt}"
+    result = build_report([folder], out, FakeTarget(answers, hook=hook), clock=clock)
+    assert len(result.rows) == count and len(read_report(out)) == count
+    assert spent["checkpoints"] <= 0.12 * spent["documents"], spent
+    assert spent["writes"] >= 3  # still checkpointing (and the final write)
 
 
 def test_throttling_is_retried_after_retry_after(receipts: Path, tmp_path: Path) -> None:
