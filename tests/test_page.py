@@ -838,3 +838,76 @@ def test_retry_after_is_waited_for_then_given_up_or_stopped(
     expect(page.item(2)).to_have_attribute("data-state", "stopped")
     assert len(stub.requests) == 2 + 3 + 1
     page.close()
+
+
+_CONTRAST = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const lin = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const ratio = (a, b) => {
+    const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const background = (node) => {  // the first opaque background behind node
+    for (; node && node.nodeType === 1; node = node.parentElement) {
+      const colour = rgb(getComputedStyle(node).backgroundColor);
+      if (colour.length === 3 || colour[3] === 1) return colour.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const node of document.querySelectorAll("body *")) {
+    const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+    if (!own || !node.getClientRects().length || node.closest(":disabled")) continue;
+    const style = getComputedStyle(node);
+    const large = parseFloat(style.fontSize) >= 24 ||
+                  (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    const r = ratio(rgb(style.color).slice(0, 3), background(node));
+    if (r < (large ? 3 : 4.5)) low.push(node.tagName + "." + node.className + " " + r.toFixed(2));
+  }
+  return low;
+}"""
+
+_FOCUS_RING = """() => {
+  const node = document.activeElement, style = getComputedStyle(node);
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
+  const lum = ([r, g, b]) => {
+    const lin = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  let behind = node.parentElement;
+  while (behind && getComputedStyle(behind).backgroundColor === "rgba(0, 0, 0, 0)") {
+    behind = behind.parentElement;
+  }
+  const back = behind ? rgb(getComputedStyle(behind).backgroundColor) : [255, 255, 255];
+  const [hi, lo] = [lum(rgb(style.outlineColor)), lum(back)].sort((x, y) => y - x);
+  return [node.id || node.tagName, style.outlineStyle, parseFloat(style.outlineWidth),
+          (hi + 0.05) / (lo + 0.05)];
+}"""
+
+
+def test_text_and_focus_rings_have_enough_contrast(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    """WCAG 2.2: text 4.5:1 (large 3:1) against what is behind it, focus indicators 3:1 —
+    on the form, a result with a low score, a failure, the export buttons; every Tab stop."""
+    low = result({"merchant": ("ACME", 1), "total": ("9.99", 1)})
+    low["fields"]["total"]["score"] = 0.2
+    stub.script.extend([Reply(body=low), Reply(415, error_body("unsupported_media_type", "no"))])
+    page = Page(browser, stub.url)
+    page.read(*receipts[:2])
+    assert page.tab.evaluate(_CONTRAST) == []
+    page.tab.locator("#questions").focus()
+    rings = []
+    for _ in range(20):
+        page.tab.keyboard.press("Tab")
+        ring = page.tab.evaluate(_FOCUS_RING)
+        if ring[0] == "BODY":  # past the last stop
+            break
+        rings.append(ring)
+    assert [r[0] for r in rings[:5]] == ["min-score", "copy-json", "save-json", "save-csv", "TR"]
+    weak = [r for r in rings if r[1] == "none" or r[2] < 2 or r[3] < 3]
+    assert weak == [], rings
+    page.close()
