@@ -329,9 +329,13 @@ class Terraform:
         log = self.root / f"{what}.log"
         first = next(iter(errors), None)
         if first is None:
-            tail = [line.strip() for line in result.lines if line.strip()]
-            errs = [line for line in tail if line.startswith(("Error:", "│ Error:"))]
-            first = (errs or tail or [f"exit code {result.returncode}"])[-1].lstrip("│ ")
+            tail = [line.strip().lstrip("│ ") for line in result.lines if line.strip()]
+            errs = [i for i, line in enumerate(tail) if line.startswith("Error:")]
+            at = errs[-1] if errs else len(tail) - 1
+            first = tail[at] if tail else f"exit code {result.returncode}"
+            if first.endswith(":"):  # "Error: ... 2 problems:" and its "- ..." lines
+                items = [line for line in tail[at + 1 :] if line.startswith("- ")]
+                first = " ".join([first, *items])[:600]
         return TerraformError(f"terraform {what} failed: {first} (full output in {log}){then}")
 
     def _backend_args(self) -> list[str]:
@@ -342,6 +346,8 @@ class Terraform:
         return ["-migrate-state", "-force-copy", *self.backend.init_args()]
 
     def init(self, on_line: LineCallback | None = None) -> None:
+        if self.backend is None:
+            self.state_resources()  # a damaged state file: one clear error, before terraform
         self.prepare()
         args = ["init", "-input=false", "-no-color", *self._backend_args()]
         result = self._run(args, "init", on_line)
@@ -434,16 +440,43 @@ class Terraform:
         if self.backend is None:
             if not self.state.is_file():
                 return []
-            text = self.state.read_text()
+            text = self.state.read_text(encoding="utf-8", errors="replace")
+            where = str(self.state)
         else:
             result = self._run(["state", "pull"], "state")
             if result.returncode != 0:
                 raise self._fail("state pull", result)
-            text = result.output
-        start = text.find("{")
-        data = json.loads(text[start:]) if start >= 0 else {}
-        resources: list[dict[str, Any]] = data.get("resources") or []
-        return resources
+            # `state pull` prints nothing for an empty state, and may print warnings before it
+            text = result.output[max(result.output.find("{"), 0) :]
+            where = self.backend.where
+        return _parse_state(text, where)
 
     def has_state(self) -> bool:
         return any(r.get("instances") for r in self.state_resources())
+
+
+def _parse_state(text: str, where: str) -> list[dict[str, Any]]:
+    """The resources of a state file's text; empty text is no state (as for Terraform). A state
+    that is not a JSON object with a resource list (a truncated copy, a file overwritten by
+    something else) is a ConfigError saying where it is and what to do: never an empty state
+    (that would make `destroy` say "nothing to destroy" while resources exist) nor a crash."""
+    if not text.strip():
+        return []
+    cause: ValueError | None = None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        data, cause = None, exc
+    reason = "not valid JSON" if cause is not None else "not a Terraform state"
+    resources = (data.get("resources") or []) if isinstance(data, dict) else None
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        backup = (
+            ""
+            if "://" in where
+            else f", e.g. from {where}.backup (the state before the last change)"
+        )
+        raise _config_error(
+            f"the Terraform state {where} is damaged ({reason}): restore it{backup}; "
+            "until then expense-cli cannot tell what is deployed"
+        ) from cause
+    return resources

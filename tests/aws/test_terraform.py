@@ -392,3 +392,90 @@ def test_state_resources(stack: Path, tmp_path: Path) -> None:
     tf.state.write_text(json.dumps({"resources": [{"type": "aws_x", "instances": []}]}))
     assert not tf.has_state()
     assert os.access(tf.state, os.R_OK)
+
+
+_STATE = json.dumps({"version": 4, "resources": [{"type": "aws_x", "instances": [{"a": 1}]}]})
+_DAMAGED = {
+    "truncated": _STATE[: len(_STATE) // 2],
+    "overwritten with text": "garbage\n",
+    "not UTF-8": "\udcff\udcfe{\n",  # written as the raw bytes ff fe below
+    "a JSON list": "[]",
+    "resources not a list": json.dumps({"version": 4, "resources": {"a": 1}}),
+    "a resource not an object": json.dumps({"version": 4, "resources": ["aws_x"]}),
+}
+
+
+@pytest.mark.usefixtures("stub_terraform")
+@pytest.mark.parametrize("kind", sorted(_DAMAGED))
+def test_a_damaged_local_state_is_one_clear_error(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner, kind: str
+) -> None:
+    """Seen as a user: a truncated state made `destroy`/`status` crash with "internal error:
+    JSONDecodeError", and a state overwritten with text made `destroy` say "nothing to destroy"
+    while everything was still deployed. Terraform is not even started (`init` checks first)."""
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    tf.root.mkdir(parents=True)
+    tf.state.write_bytes(_DAMAGED[kind].encode("utf-8", "surrogateescape"))
+    expected = (
+        f"the Terraform state {tf.state} is damaged (not "
+        + ("a Terraform state" if kind.startswith(("a ", "resources")) else "valid JSON")
+        + f"): restore it, e.g. from {tf.state}.backup (the state before the last change); "
+        "until then expense-cli cannot tell what is deployed"
+    )
+    for call in (tf.has_state, tf.state_resources, tf.init):
+        with pytest.raises(ConfigError) as caught:
+            call()
+        assert caught.value.message == expected
+    assert recorder.calls == []
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_an_empty_state_file_is_no_state(stack: Path, tmp_path: Path) -> None:
+    """As for Terraform: a zero-length (or blank) state file holds nothing."""
+    tf = Terraform(tmp_path, source=stack, runner=RecordingRunner())
+    tf.root.mkdir(parents=True)
+    for text in ("", "\n  \n"):
+        tf.state.write_text(text)
+        assert tf.state_resources() == [] and not tf.has_state()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_a_damaged_shared_state_is_one_clear_error(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    backend = S3Backend(bucket="b", key="expense/x.tfstate")
+    tf = Terraform(tmp_path, source=stack, runner=recorder, backend=backend)
+    recorder.results[("state", "pull")] = (0, ['{"version": 4, "resources": [tru'])
+    with pytest.raises(ConfigError) as caught:
+        tf.has_state()
+    assert caught.value.message == (
+        "the Terraform state s3://b/expense/x.tfstate is damaged (not valid JSON): restore it; "
+        "until then expense-cli cannot tell what is deployed"
+    )
+    recorder.results[("state", "pull")] = (0, [])  # no state yet: nothing
+    assert not tf.has_state()
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_an_error_listing_its_problems_names_them(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    """Terraform's "Error: ...: 2 problems:" is followed by the problems: they are the message."""
+    recorder.results[("init",)] = (
+        1,
+        [
+            "Initializing the backend...",
+            "Error: Error refreshing state: 2 problems:",
+            "",
+            "- Unsupported state file format: The state file could not be parsed as JSON.",
+            "- Unsupported state file format: no version attribute.",
+        ],
+    )
+    tf = Terraform(tmp_path, source=stack, runner=recorder)
+    with pytest.raises(TerraformError) as caught:
+        tf.init()
+    assert caught.value.message.startswith(
+        "terraform init failed: Error: Error refreshing state: 2 problems: - Unsupported state "
+        "file format: The state file could not be parsed as JSON. - Unsupported state file "
+        "format: no version attribute. (full output in "
+    )

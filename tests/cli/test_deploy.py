@@ -369,6 +369,32 @@ def test_nothing_deployed(
     assert _error_line(result).startswith("error: " + message.format(project=project))
 
 
+@pytest.mark.parametrize("command", [["destroy", "--yes"], ["status"]])
+def test_a_damaged_state_is_one_line_not_a_crash_or_nothing(
+    runner: CliRunner, project: Path, command: list[str]
+) -> None:
+    """A state truncated by a full disk or a bad copy: `destroy` and `status` say so and where the
+    backup is, instead of "internal error: JSONDecodeError" (truncated) or "nothing to destroy"
+    (overwritten) while the resources still exist."""
+    state = project / ".expense" / "terraform" / "terraform.tfstate"
+    state.parent.mkdir(parents=True)
+    whole = json.dumps(
+        {"version": 4, "resources": [{"type": "aws_lambda_function", "instances": [{}]}]}
+    )
+    for text in (whole[:40], "garbage"):
+        state.write_text(text)
+        result = runner.invoke(
+            app, [*command, "--region", "us-east-1"] if command[0] == "destroy" else command
+        )
+        assert result.exit_code == 1
+        assert _error_line(result) == (
+            f"error: the Terraform state {state} is damaged (not valid JSON): restore it, e.g. "
+            f"from {state}.backup (the state before the last change); until then expense-cli "
+            "cannot tell what is deployed"
+        )
+        assert state.read_text() == text  # left as it was for the user to repair
+
+
 # --- against moto -------------------------------------------------------------------------------
 
 
