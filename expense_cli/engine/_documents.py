@@ -12,7 +12,6 @@ import io
 import math
 import re
 import sys
-import threading
 import unicodedata
 import warnings
 import zlib
@@ -42,10 +41,8 @@ _MAX_PDF_POINTS = 14_400  # PDF 1.7 user-space limit (200 in); bigger media boxe
 # most what an RGB image at the page pixel limit needs; all of them to that for the document's.
 _BYTES_PER_PIXEL = 3
 _INFLATE_CHUNK = 1 << 20
-_STREAM_START = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
-
-# pdfium is not thread-safe: every call into it goes through this lock.
-_PDFIUM_LOCK = threading.Lock()
+# pdfium skips anything between the ``stream`` keyword and the end of its line (a space, junk).
+_STREAM_START = re.compile(rb"(?<!end)stream[^\r\n]{0,256}(?:\r\n|\n|\r)")
 
 
 @dataclass
@@ -215,36 +212,43 @@ def _check_inflated_size(data: bytes, limits: Limits) -> None:
 
 
 def _load_pdf(data: bytes, limits: Limits) -> list[Page]:
-    import pypdfium2 as pdfium
+    """The pages of a PDF, read by pdfium in a child process with a memory and time budget
+    (``_sandbox.py`` says why), after the cheap check for plain zlib bombs."""
+    from ._sandbox import isolated
 
     _check_inflated_size(data, limits)
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise UnreadableDocument(f"cannot read PDF: {exc}") from None
-        try:
-            count = len(pdf)
-            if count == 0:
-                raise UnreadableDocument("PDF has no pages")
-            if count > limits.max_pages:
-                raise DocumentTooLarge(f"PDF has {count} pages; the limit is {limits.max_pages}")
-            pages: list[Page] = []
-            total = chars = 0
-            for index in range(count):
-                page, total = _pdf_page(pdf, index, limits, total)
-                pages.append(page)
-                chars += sum(len(word) for word in page.words)
-                if chars > limits.max_document_chars:
-                    raise DocumentTooLarge(
-                        f"PDF has more than {limits.max_document_chars:,} characters of text; "
-                        "split it into smaller documents"
-                    )
-            return pages
-        except pdfium.PdfiumError as exc:
-            raise UnreadableDocument(f"cannot read PDF: {exc}") from None
-        finally:
-            pdf.close()
+    return isolated(_read_pdf, data, limits)
+
+
+def _read_pdf(data: bytes, limits: Limits) -> list[Page]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise UnreadableDocument(f"cannot read PDF: {exc}") from None
+    try:
+        count = len(pdf)
+        if count == 0:
+            raise UnreadableDocument("PDF has no pages")
+        if count > limits.max_pages:
+            raise DocumentTooLarge(f"PDF has {count} pages; the limit is {limits.max_pages}")
+        pages: list[Page] = []
+        total = chars = 0
+        for index in range(count):
+            page, total = _pdf_page(pdf, index, limits, total)
+            pages.append(page)
+            chars += sum(len(word) for word in page.words)
+            if chars > limits.max_document_chars:
+                raise DocumentTooLarge(
+                    f"PDF has more than {limits.max_document_chars:,} characters of text; "
+                    "split it into smaller documents"
+                )
+        return pages
+    except pdfium.PdfiumError as exc:
+        raise UnreadableDocument(f"cannot read PDF: {exc}") from None
+    finally:
+        pdf.close()
 
 
 def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page, int]:

@@ -17,7 +17,8 @@ from PIL import Image, ImageOps
 
 from ..contract import sniff_type
 from ._config import Limits
-from ._documents import _PDFIUM_LOCK, to_gray
+from ._documents import to_gray
+from ._sandbox import isolated
 
 __all__ = ["answer_pages", "page_images"]
 
@@ -54,25 +55,9 @@ def page_images(
         return []
     out: list[dict[str, Any]] = []
     if sniff_type(data) == "application/pdf":
-        import pypdfium2 as pdfium
-
-        with _PDFIUM_LOCK:
-            pdf = pdfium.PdfDocument(data)
-            try:
-                for number in wanted:
-                    if not 1 <= number <= len(pdf):
-                        continue
-                    page = pdf[number - 1]
-                    try:
-                        width, height = page.get_size()
-                        scale = max_side / max(width, height, 1)
-                        image = page.render(scale=scale, grayscale=True).to_pil()
-                    finally:
-                        page.close()
-                    out.append(_entry(number, image, max_side))
-            finally:
-                pdf.close()
-        return out
+        # pdfium in a child process with a budget, like load_document (_sandbox.py)
+        rendered = isolated(_render_pdf, data, wanted, max_side, what="this PDF's pages")
+        return [_entry(number, image, max_side) for number, image in rendered]
     with Image.open(io.BytesIO(data)) as image:
         for number in wanted:
             try:
@@ -80,6 +65,27 @@ def page_images(
             except EOFError:
                 continue
             out.append(_entry(number, ImageOps.exif_transpose(image), max_side))
+    return out
+
+
+def _render_pdf(data: bytes, wanted: list[int], max_side: int) -> list[tuple[int, Image.Image]]:
+    import pypdfium2 as pdfium
+
+    out: list[tuple[int, Image.Image]] = []
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for number in wanted:
+            if not 1 <= number <= len(pdf):
+                continue
+            page = pdf[number - 1]
+            try:
+                width, height = page.get_size()
+                scale = max_side / max(width, height, 1)
+                out.append((number, page.render(scale=scale, grayscale=True).to_pil()))
+            finally:
+                page.close()
+    finally:
+        pdf.close()
     return out
 
 

@@ -355,3 +355,49 @@ def test_every_image_kind_loads_as_dark_words_on_a_light_page(name: str, data: b
         dark = image.point(lambda v: v < 128 and 255).tobytes()
         wrong = sum(a != b for a, b in zip(dark, words, strict=True))
         assert wrong <= len(words) // 100, f"{name}: {wrong} of {len(words)} pixels wrong"
+
+
+# --- pdfium runs in a child process with a memory and a time budget (_sandbox.py) ---
+
+
+def test_the_pdf_child_process_keeps_to_its_budget() -> None:
+    import os
+    import time
+
+    from expense_cli.engine._sandbox import isolated
+
+    with pytest.raises(DocumentTooLarge, match=r"takes more than 0\.5 s"):
+        isolated(time.sleep, 60, seconds=0.5)
+    with pytest.raises(DocumentTooLarge, match="needs more than 256 MB of memory"):
+        isolated(bytearray, 1 << 30, memory=256 << 20)
+    with pytest.raises(DocumentTooLarge, match="needs more than 1,024 MB of memory"):
+        isolated(os._exit, 3)  # a child that dies, as pdfium does when an allocation fails
+    with pytest.raises(RuntimeError, match="the PDF reader failed: ValueError"):
+        isolated(int, "not a number")  # a bug in the child is a bug here (internal_error)
+    assert isolated(len, b"abc") == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.7\n", receipt_pdf([], text_layer=[["x"]] * 21), _giant_pdf(), b"%PDF-1.4\n1 0 obj"],
+    ids=["no body", "21 pages", "giant media box", "garbage"],
+)
+def test_errors_in_the_pdf_child_come_back_unchanged(data: bytes) -> None:
+    from expense_cli.engine._documents import _read_pdf
+
+    with pytest.raises(ExpenseError) as here:  # pdfium in this process
+        _read_pdf(data, Limits())
+    with pytest.raises(ExpenseError) as there:  # load_document: pdfium in a child
+        load_document(data)
+    assert type(there.value) is type(here.value)
+    assert (there.value.code, there.value.message) == (here.value.code, here.value.message)
+
+
+def test_a_daemonic_process_reads_pdfs_too() -> None:
+    """multiprocessing.Pool workers may not start multiprocessing children; the PDF helper is a
+    plain subprocess, so load_document works there as well."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pages = pool.apply(load_document, (receipt_pdf([], text_layer=[["ACME 1.00"]]),))
+    assert [page.words for page in pages] == [["ACME", "1.00"]]

@@ -342,6 +342,63 @@ def _pdf_object_stream_bomb(megabytes: int = 400) -> bytes:
     return bytes(out)
 
 
+def _pdf_content_filtered(filters: bytes, payload: bytes, contents: bytes = b"5 0 R") -> bytes:
+    """One page whose content stream (object 5) is ``payload`` under ``/Filter filters``;
+    ``contents`` is the page's /Contents (an array may list object 5 many times)."""
+    page = _page(2, 5).replace(b"/Contents 5 0 R", b"/Contents " + contents)
+    stream = b"<< /Length %d /Filter %s >>\nstream\n" % (len(payload), filters)
+    return pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            _FONT,
+            page,
+            stream + payload + b"\nendstream",
+        ]
+    )
+
+
+def _pdf_hex_flate(megabytes: int) -> bytes:
+    """A Flate bomb behind /ASCIIHexDecode: its bytes start with hex digits, not zlib's header."""
+    flate = _zlib_repeat(b" " * (1 << 20), megabytes)
+    return _pdf_content_filtered(b"[/ASCIIHexDecode /FlateDecode]", flate.hex().encode() + b">")
+
+
+def _pdf_stream_repeated(megabytes: int, times: int) -> bytes:
+    """One Flate content stream (under the per-stream cap), listed ``times`` in /Contents."""
+    flate = _zlib_repeat(b" " * (1 << 20), megabytes)
+    return _pdf_content_filtered(b"/FlateDecode", flate, b"[" + b"5 0 R " * times + b"]")
+
+
+def _pdf_stream_keyword_space(megabytes: int) -> bytes:
+    """A Flate bomb whose ``stream`` keyword has a space before its end of line."""
+    data = _pdf_flate_content(megabytes)
+    return data.replace(b"stream\n", b"stream \n", 1)
+
+
+def _pdf_nested_forms(levels: int, fanout: int, drawing: bytes = b"0 0 m 1 1 l S") -> bytes:
+    """Form XObjects ``levels`` deep, each drawing the one below ``fanout`` times: ``fanout **
+    levels`` drawings from about a kilobyte (the "billion laughs" of PDF)."""
+    top = 6 + levels
+    page = _page(2, 5).replace(b">> >> >>", b">> /XObject << /X %d 0 R >> >> >>" % top)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        _FONT,
+        page,
+        _stream(b"/X Do"),
+    ]
+    for level in range(levels + 1):
+        if level == 0:
+            body, resources = drawing, b"<< >>"
+        else:
+            body = b" ".join([b"/X Do"] * fanout)
+            resources = b"<< /XObject << /X %d 0 R >> >>" % (5 + level)
+        extra = b" /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources " + resources
+        objects.append(_stream(body, extra))
+    return pdf(objects)
+
+
 def _pdf_text_flood(pages: int = 1, lines: int = 800, words: int = 300) -> bytes:
     """Pages whose (compressed, ~2 KB) content streams show ``lines × words`` tiny words each: a
     text-layer bomb that costs nothing to render but everything to tokenize and answer."""
@@ -432,6 +489,18 @@ CASES: tuple[Case, ...] = (
          what="content stream inflating to 20 MB (under the cap): loads"),
     Case("pdf_objstm_400mb", _pdf_object_stream_bomb, DocumentTooLarge,
          what="object stream (PDF 1.5) inflating to 400 MB"),
+    Case("pdf_hex_flate_1500mb", lambda: _pdf_hex_flate(1500), DocumentTooLarge,
+         what="Flate stream behind /ASCIIHexDecode inflating to 1500 MB (~3 MB on the wire)"),
+    Case("pdf_stream_space_400mb", lambda: _pdf_stream_keyword_space(400), DocumentTooLarge,
+         what="400 MB Flate bomb whose 'stream' keyword has a space before its end of line"),
+    Case("pdf_contents_140mb_x20", lambda: _pdf_stream_repeated(140, 20), DocumentTooLarge,
+         what="a 140 MB content stream (under the per-stream cap) listed 20 times in /Contents"),
+    Case("pdf_forms_6x10", lambda: _pdf_nested_forms(6, 10), DocumentTooLarge,
+         what="form XObjects 6 deep, 10 wide: a million drawings from 1 KB"),
+    Case("pdf_forms_3x100", lambda: _pdf_nested_forms(3, 100), DocumentTooLarge,
+         what="form XObjects 3 deep, 100 wide"),
+    Case("pdf_forms_4x10_ok", lambda: _pdf_nested_forms(4, 10), None,
+         what="form XObjects 4 deep, 10 wide (10,000 drawings): loads"),
     Case("pdf_text_240k_words", _pdf_text_flood, DocumentTooLarge,
          what="2 KB PDF whose text layer is 240,000 words (a tokenizer/forward bomb)"),
     Case("pdf_text_20_pages", lambda: _pdf_text_flood(20, 20, 300), DocumentTooLarge,

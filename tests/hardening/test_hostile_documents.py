@@ -6,7 +6,10 @@ per-test timeout fails a hang; time and peak memory are measured by bench/bench_
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -86,3 +89,43 @@ def test_bombs_through_the_server_then_it_still_answers(
         )
         assert good.status_code == 200
         assert good.json()["fields"]["merchant"]["answer"] == MERCHANT
+
+
+@pytest.mark.timeout(120)
+def test_pdf_content_bombs_cost_the_caller_no_memory() -> None:
+    """pdfium reads PDFs in a child process (expense_cli/engine/_sandbox.py): these bombs took the
+    caller's own peak RSS to 1.7, 2.9 and 2.6 GB; now the child is refused at 1 GiB and the
+    caller's VmHWM stays near its baseline (measured in a fresh interpreter)."""
+    code = """if True:
+        from expense_cli.engine import load_document
+        from expense_cli.errors import DocumentTooLarge
+        from tests.hardening.hostile import case
+
+        def hwm():
+            with open("/proc/self/status") as status:
+                return next(int(l.split()[1]) for l in status if l.startswith("VmHWM"))
+
+        bombs = [case(n).build() for n in NAMES]
+        load_document(case("pdf_forms_4x10_ok").build())  # the baseline: a PDF read once
+        base = hwm()
+        for data in bombs:
+            try:
+                load_document(data)
+            except DocumentTooLarge:
+                pass
+            else:
+                raise SystemExit("a bomb loaded")
+        print(base, hwm())
+    """
+    names = ["pdf_forms_6x10", "pdf_contents_140mb_x20", "pdf_hex_flate_1500mb"]
+    done = subprocess.run(
+        [sys.executable, "-c", code.replace("NAMES", repr(names))],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    base, peak = map(int, done.stdout.split())
+    assert peak - base < 100_000, (base, peak)  # kB: under 100 MB above the baseline
