@@ -13,6 +13,7 @@ import glob
 import ipaddress
 import stat
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,7 +60,8 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
 
 
 MAX_DOWNLOAD_BYTES = 20_000_000
-_TIMEOUT_S = 30.0
+_TIMEOUT_S = 30.0  # per connect / read
+_DEADLINE_S = 120.0  # the whole download
 
 
 def _is_loopback(host: str) -> bool:
@@ -122,10 +124,13 @@ def _read_stdin(max_bytes: int) -> bytes:
 
 
 def _download(url: str, max_bytes: int) -> bytes:
+    """The body of ``url``, at most ``max_bytes``, within about ``_DEADLINE_S`` in all: httpx's
+    timeout is per read, so a server dripping a byte at a time would otherwise never end."""
     import httpx
 
     chunks: list[bytes] = []
     received = 0
+    deadline = time.monotonic() + _DEADLINE_S
     try:
         with httpx.stream("GET", url, timeout=_TIMEOUT_S, follow_redirects=True) as response:
             if response.status_code != 200:
@@ -137,6 +142,11 @@ def _download(url: str, max_bytes: int) -> bytes:
                 received += len(chunk)
                 if received > max_bytes:
                     raise DocumentTooLarge(f"{url} is larger than {max_bytes:,} bytes")
+                if time.monotonic() > deadline:
+                    raise RemoteError(
+                        f"download failed: {url} sent {received:,} bytes in {_DEADLINE_S:.0f} s "
+                        "and was still sending (download it, then ask about the file)"
+                    )
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise RemoteError(f"download failed: {exc}") from None

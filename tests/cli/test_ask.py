@@ -530,3 +530,40 @@ def test_a_file_that_grows_while_read_is_never_read_past_the_limit(
     monkeypatch.setattr(os, "read", read)
     with pytest.raises(DocumentTooLarge, match=r"growing\.png: the file grew past the limit"):
         _sources.read_source(str(path), max_bytes=10_000)
+
+
+def test_a_url_that_drips_its_body_is_given_up_on_as_a_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx's timeout is per read: a server sending a byte every 50 ms never trips it, so the
+    download has its own deadline (shortened here; the server stops after 3 s in any case)."""
+    import threading
+    import time
+
+    from expense_cli.cli import _sources
+    from expense_cli.errors import RemoteError
+
+    stop = threading.Event()
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "60")
+            self.end_headers()
+            for _ in range(60):
+                if stop.is_set():
+                    return
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.05)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setattr(_sources, "_DEADLINE_S", 0.5)
+    with http_server(Drip) as url:
+        try:
+            with pytest.raises(RemoteError, match="and was still sending"):
+                _sources.read_source(f"{url}/slow.png")
+        finally:
+            stop.set()
