@@ -911,3 +911,32 @@ def test_text_and_focus_rings_have_enough_contrast(
     weak = [r for r in rings if r[1] == "none" or r[2] < 2 or r[3] < 3]
     assert weak == [], rings
     page.close()
+
+
+@pytest.mark.parametrize("name", ["\u202egnp.exe", "فاتورة", "קבלה 2024"])
+def test_a_right_to_left_file_name_keeps_to_itself(
+    browser: Any, stub: Stub, tmp_path: Path, name: str
+) -> None:
+    """The chosen file's name, then its size: the size is still read left to right, after the
+    name, whatever direction the name has (U+202E used to turn the whole line around)."""
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(png_bytes(render_receipt(RECEIPT_LINES[:2])))
+    page = Page(browser, stub.url)
+    page.tab.set_input_files("#file", [str(path)])
+    text = page.tab.locator("#drop-text").inner_text()
+    assert name in text and text.endswith(" bytes)")
+    order = page.tab.evaluate(
+        """() => {
+            const node = document.getElementById("drop-text").firstChild, text = node.data;
+            const x = (index) => {
+                const range = document.createRange();
+                range.setStart(node, index);
+                range.setEnd(node, index + 1);
+                return range.getBoundingClientRect().x;
+            };
+            const open = text.lastIndexOf("(");
+            return [x(open), x(open + 1), x(text.length - 2)];  // "(", the digit, "s"
+        }"""
+    )
+    assert order == sorted(order), order  # left to right
+    page.close()

@@ -31,6 +31,9 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // Text someone else wrote (a file name, an answer) set inside the page's own words: its
+  // direction (Arabic, Hebrew, a U+202E override) stays inside it (U+2068 ... U+2069 isolate).
+  function isolate(text) { return "\u2068" + text + "\u2069"; }
   function minScore() {
     const value = Number(minScoreInput.value);
     return Number.isFinite(value) ? value : 0.5;
@@ -77,7 +80,8 @@
     const url = config.fetches_urls ? urlInput.value.trim() : "";
     submit.disabled = running || (chosen.length === 0 && !url);
     $("drop-text").textContent = chosen.length === 0 ? "Drop receipts here, or click to choose files"
-      : chosen.length === 1 ? chosen[0].name + " (" + chosen[0].size.toLocaleString() + " bytes)"
+      : chosen.length === 1 ? isolate(chosen[0].name) + " (" +
+                              chosen[0].size.toLocaleString() + " bytes)"
       : chosen.length + " files chosen";
   }
   function choose(files) { chosen = Array.from(files || []); errorBox.hidden = true; refresh(); }
@@ -180,7 +184,7 @@
         for (const box of row.boxes) {
           const mark = el("span", "box" + (row.score < low ? " low" : ""));
           mark.dataset.row = row.index;
-          mark.title = row.label + ": " + row.answer;
+          mark.title = isolate(row.label) + ": " + isolate(row.answer);
           mark.style.left = box[0] / 10 + "%";
           mark.style.top = box[1] / 10 + "%";
           mark.style.width = Math.max(0.3, (box[2] - box[0]) / 10) + "%";
