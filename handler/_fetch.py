@@ -127,6 +127,8 @@ def _check_url(url: str, policy: FetchPolicy) -> _Target:
         raise _refuse(f"the URL is longer than {_MAX_URL_CHARS} characters")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in url):
         raise _refuse("the URL contains whitespace, control characters or backslashes")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in url):  # JSON can carry them; UTF-8 cannot
+        raise _refuse("the URL contains an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
     try:
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.lower()

@@ -132,6 +132,12 @@ REFUSED_URLS: list[tuple[str, str]] = [
     ("https:///receipt.png", "no host"),
     ("https://" + "a" * 64 + ".test/", "valid hostname"),
     ("https://public.test/" + "x" * 3000, "longer than"),
+    # Lone UTF-16 surrogates (a JSON string can hold "\ud800"; no URL can): a 500 before.
+    ("https://public.test/r\ud800.png", "surrogate"),
+    ("https://public.test/r.png?sig=\udfff", "surrogate"),
+    ("https://public.test/\U0001f9fe\udc00", "surrogate"),
+    ("https://pub\ud83dlic.test/", "surrogate"),
+    ("https://public.test/#\ud800", "surrogate"),
 ]
 
 

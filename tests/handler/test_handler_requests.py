@@ -194,6 +194,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
     ("url-ftp", _json(image="ftp://a.test/r.png"), {}, 400, "url_refused"),
     ("url-http-disabled", _json(image="http://a.test/r.png"), {}, 400, "url_refused"),
     ("url-credentials", _json(image="https://u:p@a.test/r.png"), {}, 400, "url_refused"),
+    ("url-lone-surrogate", _json(image="https://a.test/r\ud800.png"), {}, 400, "url_refused"),
 ]
 
 
