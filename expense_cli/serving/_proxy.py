@@ -24,7 +24,7 @@ from starlette.routing import Route
 from ..contract import FUNCTION_URL_MAX_BODY, ContractError
 from ..page import PAGE_HEADERS, page_config, page_file
 from ._errors import error_response
-from ._requests import read_body
+from ._requests import check_encoding, read_body
 
 if TYPE_CHECKING:
     from ..aws import FunctionUrlTarget
@@ -54,6 +54,7 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
 
     async def forward(request: Request) -> Response:
         try:
+            check_encoding(request.headers.getlist("content-encoding"))
             body = await read_body(
                 request.headers.get("content-length"), request.stream(), FUNCTION_URL_MAX_BODY
             )

@@ -9,13 +9,13 @@ design: the model server never fetches URLs, so ``{"image": "https://..."}`` is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from ..contract import ContractError, Limits, parse_request
 from ..engine._config import Limits as EngineLimits
 
-__all__ = ["Invocation", "parse_invocation", "read_body", "request_limits"]
+__all__ = ["Invocation", "check_encoding", "parse_invocation", "read_body", "request_limits"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,21 @@ def _too_big(limit: int) -> ContractError:
         f"request body is larger than {limit:,} bytes; send a smaller document "
         "(downscale the scan or split the PDF)",
     )
+
+
+def check_encoding(content_encodings: Sequence[str]) -> None:
+    """Refuse (415) a body sent with a ``Content-Encoding`` (any header of that name) other than
+    ``identity``, before it is read: bodies are taken as they come (never inflated, so no
+    decompression bombs), and a gzipped JSON or image must not be answered as invalid JSON or
+    an unknown file type."""
+    codings = [c.strip().lower() for c in ",".join(content_encodings).split(",") if c.strip()]
+    unsupported = [c for c in codings if c != "identity"]
+    if unsupported:
+        raise ContractError(
+            "unsupported_media_type",
+            f"Content-Encoding {', '.join(unsupported)[:60]!r} is not supported; "
+            "send the body uncompressed",
+        )
 
 
 async def read_body(content_length: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:

@@ -28,7 +28,7 @@ from ..engine._preview import answer_pages, page_images
 from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded, SlowClient, Timeout
 from ._batcher import MicroBatcher
 from ._errors import LoadFailed, json_response
-from ._requests import Invocation, parse_invocation, read_body, request_limits
+from ._requests import Invocation, check_encoding, parse_invocation, read_body, request_limits
 from ._settings import Settings
 
 __all__ = ["EngineLike", "Loader", "Service", "load_engine"]
@@ -126,6 +126,7 @@ class Service:
         start = time.perf_counter()
         deadline = start + self.settings.request_timeout_s
         engine = self.check_ready()
+        check_encoding(request.headers.getlist("content-encoding"))
         body = await self._receive(request, deadline)
         info["bytes"] = len(body)
         if self._admitted >= self._cap:

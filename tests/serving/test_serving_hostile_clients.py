@@ -6,13 +6,16 @@ each ends by checking that a good request still answers."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import re
 import socket
 import time
+import zlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from expense_cli.engine import Engine
 from tests.serving._raw_http import open_socket, read_reply, wait_closed
@@ -217,3 +220,83 @@ def test_a_half_close_while_the_model_works_still_gets_the_answer(
         assert reply is not None and reply.status == 200, reply
         assert reply.json()["fields"]["merchant"]["answer"] == MERCHANT
         assert wait_closed(sock)
+
+
+# ------------------------------------------------------------------- compressed request bodies
+
+
+def _gzip_bomb() -> bytes:
+    """About 10 KB of gzip that inflates to 10 MB of zeros: refused without being inflated."""
+    return gzip.compress(b"\0" * 10_000_000, compresslevel=9)
+
+
+ENCODED: list[tuple[str, list[tuple[str, str]], str, bytes]] = [
+    ("gzip-json", [("content-encoding", "gzip")], "application/json", gzip.compress(b"{}")),
+    ("deflate-png", [("content-encoding", "deflate")], "image/png", zlib.compress(b"\x89PNG")),
+    ("br", [("content-encoding", "br")], "application/json", b"\x8b\x00\x80{}\x03"),
+    ("zstd", [("content-encoding", "zstd")], "application/json", b"(\xb5/\xfd{}"),
+    ("upper-case", [("content-encoding", "GZIP")], "image/png", gzip.compress(b"\x89PNG")),
+    ("list", [("content-encoding", "identity, gzip")], "application/json", gzip.compress(b"{}")),
+    (
+        "second-header",
+        [("content-encoding", "identity"), ("content-encoding", "x-gzip")],
+        "application/json",
+        gzip.compress(b"{}"),
+    ),
+    ("bomb", [("content-encoding", "gzip")], "application/json", _gzip_bomb()),
+    ("no-type", [("content-encoding", "gzip")], "", gzip.compress(b"\x89PNG")),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "headers", "content_type", "body"), ENCODED, ids=[case[0] for case in ENCODED]
+)
+def test_compressed_bodies_are_415_before_they_are_read(
+    protocol_url: str, name: str, headers: list[tuple[str, str]], content_type: str, body: bytes
+) -> None:
+    """Not 'invalid JSON' or 'not a PNG': the coding is what is unsupported."""
+    response = httpx.post(
+        f"{protocol_url}/invocations",
+        content=body,
+        headers=[*headers, ("content-type", content_type)],
+        timeout=10,
+    )
+    assert response.status_code == 415, (name, response.text)
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "Content-Encoding" in error["message"] and "uncompressed" in error["message"]
+    assert httpx.get(f"{protocol_url}/ping", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("coding", ["identity", "IDENTITY", "identity, identity", ""])
+def test_the_identity_coding_is_no_coding(protocol_url: str, coding: str) -> None:
+    response = httpx.post(
+        f"{protocol_url}/invocations",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-encoding": coding},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "missing_document"
+
+
+def test_the_deployment_proxy_refuses_compressed_bodies_too() -> None:
+    """``serve --deployment`` forwards body and Content-Type only: a gzipped body would reach
+    the function URL without its coding. It is refused here, before anything is forwarded."""
+    from expense_cli.serving._proxy import create_proxy_app
+
+    class Unreachable:
+        url = "https://unreachable.invalid/"
+
+        def authorize(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+            raise AssertionError("nothing should be forwarded")
+
+    app = create_proxy_app(Unreachable())  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        response = client.post(
+            "/invocations",
+            content=gzip.compress(b"{}"),
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
