@@ -802,6 +802,9 @@ def test_hostile_answers_stay_text_and_fit_narrow_screens(
     assert rows["date"][1] == answers["date"][0]
     _no_script_ran(page)
     assert page.tab.evaluate("document.documentElement.scrollWidth") <= width
+    page.tab.set_input_files("#file", [str(receipts[4])])  # a 150-letter name, chosen
+    assert "a" * 150 in page.tab.locator("#drop-text").inner_text()
+    assert page.tab.evaluate("document.documentElement.scrollWidth") <= width
     assert stub.requests[0]["questions"] == [HOSTILE]
     with page.tab.expect_download() as download:
         page.tab.click("#save-csv")
