@@ -158,7 +158,8 @@ class _ProgressParser:
         self.action = action
         self.callback = callback
         self.total: int | None = total
-        self.done = 0
+        self.done = 0  # resources finished, failed ones included (the progress bar)
+        self.made = 0  # changes that were made (a failed create made nothing)
         self.current = "planning"
         self.errors: list[str] = []
         self._planned = 0
@@ -217,7 +218,9 @@ class _ProgressParser:
             self.current = f"{hook.get('action', 'apply')} {addr} ({elapsed}s)"
         elif kind in ("apply_complete", "apply_errored"):
             # data sources are read (action "read") while planning and applying: not changes
-            self.done += hook.get("action") != "read"
+            change = hook.get("action") != "read"
+            self.done += change
+            self.made += change and kind == "apply_complete"
             self.current = f"{'done' if kind == 'apply_complete' else 'FAILED'} {addr}"
         elif kind == "diagnostic" and event.get("@level") == "error":
             diagnostic = event.get("diagnostic") or {}
@@ -396,7 +399,7 @@ class Terraform:
             self.plan_file.unlink(missing_ok=True)
         if result.returncode != 0:
             then = (
-                f"; {parser.done} of {total} change(s) were made: {_FINISH}" if parser.done else ""
+                f"; {parser.made} of {total} change(s) were made: {_FINISH}" if parser.made else ""
             )
             raise self._fail(verb, result, parser.errors, then)
         return ApplyProgress(parser.done, total, "complete", verb)

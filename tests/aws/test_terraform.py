@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from expense_cli.aws import ApplyProgress, Terraform, TerraformError, find_terraform_source
-from expense_cli.aws._terraform import S3Backend
+from expense_cli.aws._terraform import _FINISH, S3Backend
 from expense_cli.errors import ConfigError
 from tests.aws._fakes import RecordingRunner
 
@@ -479,3 +479,38 @@ def test_an_error_listing_its_problems_names_them(
         "file format: The state file could not be parsed as JSON. - Unsupported state file "
         "format: no version attribute. (full output in "
     )
+
+
+@pytest.mark.usefixtures("stub_terraform")
+def test_failed_resources_are_not_counted_as_made(
+    stack: Path, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    """Seen deploying a name another directory already uses: every create failed ("already
+    exists"), yet the message said "4 of 13 change(s) were made: ... `expense-cli deploy` to
+    finish", while the state held nothing (and `status`: "no deployment found")."""
+    recorder.results[("plan",)] = (
+        0,
+        [_event("change_summary", changes={**SUMMARY, "operation": "plan"})],
+    )
+    diagnostic = {"severity": "error", "summary": "creating log group", "detail": "exists"}
+    error = json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": diagnostic})
+    cases = {
+        0: [_event("apply_errored", hook=_hook("a.x")), _event("apply_errored", hook=_hook("b.y"))],
+        1: [
+            _event("apply_errored", hook=_hook("a.x")),
+            _event("apply_complete", hook=_hook("b.y")),
+        ],
+    }
+    for made, events in cases.items():
+        recorder.results[("apply",)] = (1, [*events, error])
+        seen: list[ApplyProgress] = []
+        tf = Terraform(tmp_path, source=stack, runner=recorder)
+        with pytest.raises(TerraformError) as caught:
+            tf.apply(progress=seen.append)
+        message = caught.value.message
+        assert message.startswith("terraform apply failed: creating log group: exists (full")
+        if made:
+            assert message.endswith(f"; 1 of 3 change(s) were made: {_FINISH}")
+        else:
+            assert "were made" not in message and "to finish" not in message
+        assert seen[-1].done == 2  # the progress bar still counts both as finished
