@@ -943,3 +943,26 @@ def test_a_right_to_left_file_name_keeps_to_itself(
     )
     assert order == sorted(order), order  # left to right
     page.close()
+
+
+def test_a_request_too_large_says_how_large_the_file_was(
+    browser: Any, stub: Stub, receipts: list[Path]
+) -> None:
+    """The limits are on the request, which base64 makes a third larger than the file: a 413
+    for the body (the server's or AWS's) says both sizes; one for pages does not."""
+    stub.script.extend(
+        [
+            Reply(413, error_body("body_too_large", "request body is larger than 2,000 bytes")),
+            Reply(413, {"Message": "Request must be smaller than 6291456 bytes"}),
+            Reply(413, error_body("document_too_large", "document has 25 pages; the limit is 20")),
+        ]
+    )
+    page = Page(browser, stub.url)
+    page.read(*receipts[:3])
+    size = receipts[0].stat().st_size
+    sent = len(json.dumps(stub.requests[0], separators=(",", ":")))
+    for index in range(2):
+        problem = page.item(index).locator(".problem").inner_text()
+        assert f"this file is {size:,} bytes, {sent:,} as the request" in problem, problem
+    assert "this file" not in page.item(2).locator(".problem").inner_text()
+    page.close()

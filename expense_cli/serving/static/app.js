@@ -380,6 +380,12 @@
       }
       if (!response.ok) {
         let message = problemOf(response, data, text);
+        const code = data && data.error && data.error.code;
+        if (response.status === 413 && item.file && (!code || code === "body_too_large")) {
+          // the limit is on the request; base64 makes it a third larger than the file
+          message += "; this file is " + item.file.size.toLocaleString("en") + " bytes, " +
+                     body.length.toLocaleString("en") + " as the request (base64 in JSON)";
+        }
         if (response.status === 401 || response.status === 403) {
           message = (response.status === 401 ? "An access token is needed: "
                                              : "The access token was refused: ") + message;
