@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "handler"))
 
 import app
 from _config import Settings
+from _fetch import FetchPolicy
 
 from tests.hardening.conftest import FUZZ
 
@@ -54,16 +56,30 @@ class StaticToken:
         self.auth.check(headers)
 
 
+def _no_dns(host: str, port: int) -> list[str]:
+    """The fuzz never leaves the process: every name is unknown (a URL is refused or fails)."""
+    raise socket.gaierror(socket.EAI_NONAME, f"{host}: no DNS in the fuzz")
+
+
 def _handler(*, token: bool = False) -> tuple[app.Handler, StubInvoker]:
     invoker = StubInvoker()
     settings = Settings(endpoint_name=invoker.endpoint_name, max_document_bytes=4096)
     authenticator = StaticToken().auth if token else None
-    handler = app.Handler(settings, invoker=invoker, authenticator=authenticator)  # type: ignore[arg-type]
+    policy = FetchPolicy(max_bytes=4096, timeout_s=1.0, resolver=_no_dns)
+    handler = app.Handler(
+        settings,
+        invoker=invoker,  # type: ignore[arg-type]
+        fetch_policy=policy,
+        authenticator=authenticator,
+    )
     return handler, invoker
 
 
 # ------------------------------------------------------------------------------ strategies
 
+# Any code point, lone surrogates included: a hand-made event (JSON with "\\ud800") carries them.
+surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=())
+any_text = st.text(st.characters(exclude_categories=()) | surrogates, max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda children: (
@@ -90,7 +106,12 @@ questions = st.one_of(
 json_objects = st.fixed_dictionaries(
     {},
     optional={
-        "image": st.one_of(st.just("https://example.com/r.png"), st.text(max_size=30), json_values),
+        "image": st.one_of(
+            st.just("https://example.com/r.png"),
+            st.text(max_size=30),
+            any_text.map(lambda text: f"https://example.com/{text}"),
+            json_values,
+        ),
         "document": st.one_of(b64_text, json_values),
         "question": questions,
         "questions": st.one_of(st.lists(questions, max_size=25), json_values),
@@ -131,9 +152,6 @@ query_strings = st.one_of(
     ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
     st.text(max_size=40),
 )
-# Any code point, lone surrogates included: a hand-made event (JSON with "\\ud800") carries them.
-surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=())
-any_text = st.text(st.characters(exclude_categories=()) | surrogates, max_size=40)
 header_maps = st.dictionaries(
     st.text(min_size=1, max_size=20), st.one_of(any_text, json_values), max_size=4
 )
@@ -270,9 +288,19 @@ def _check(response: Any, event: Any = None) -> int:
     return int(status)
 
 
+def _post(authorization: str = "", **message: Any) -> dict[str, Any]:
+    return {
+        "headers": {"authorization": authorization, "content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST"}},
+        "body": json.dumps(message or {"document": base64.b64encode(PNG).decode()}),
+    }
+
+
 @pytest.mark.timeout(180)
 @FUZZ
 @given(event=events())
+@example(event=_post(image="https://example.com/r\ud800.png"))
+@example(event=_post(image="https://example.com/r.png?q=\udfff"))
 def test_any_event_gets_a_documented_status_and_a_json_error(event: Any) -> None:
     handler, invoker = _handler()
     status = _check(handler(event, None), event)
@@ -281,14 +309,6 @@ def test_any_event_gets_a_documented_status_and_a_json_error(event: Any) -> None
     for payload in invoker.payloads:
         forwarded = json.loads(payload)
         assert base64.b64decode(forwarded["document"], validate=True)
-
-
-def _post(authorization: str) -> dict[str, Any]:
-    return {
-        "headers": {"authorization": authorization, "content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST"}},
-        "body": json.dumps({"document": base64.b64encode(PNG).decode()}),
-    }
 
 
 @pytest.mark.timeout(180)
