@@ -115,7 +115,8 @@ _drops = _DropLog()
 class _Connection(h11.Connection):
     """h11's connection, remembering the protocol error it raised (uvicorn drops it). h11 limits
     the size of an *incomplete* request head only; a whole head larger than that limit, arriving
-    in one read, is refused here too."""
+    in one read, is refused here too, and so is a request with both Transfer-Encoding and
+    Content-Length."""
 
     last_error: h11.RemoteProtocolError | None = None
 
@@ -132,6 +133,13 @@ class _Connection(h11.Connection):
                 if size > self.max_head:
                     raise h11.RemoteProtocolError(
                         f"the request line and headers are larger than {self.max_head} bytes"
+                    )
+                names = {name for name, _ in event.headers}  # h11 lower-cases them
+                if b"transfer-encoding" in names and b"content-length" in names:
+                    # h11 would follow Transfer-Encoding and keep the connection: the way request
+                    # smuggling starts when a proxy in front follows Content-Length (RFC 9112 6.3)
+                    raise h11.RemoteProtocolError(
+                        "both Transfer-Encoding and Content-Length; send one of them"
                     )
             return event
         except h11.RemoteProtocolError as exc:

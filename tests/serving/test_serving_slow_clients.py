@@ -90,6 +90,16 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("many-headers", b"GET /ping HTTP/1.1\r\nHost: a\r\n" + b"X-A: 1\r\n" * 5000 + b"\r\n"),
     ("gzip-coding", b"POST /invocations HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
     (
+        "chunked-and-length",
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Length: 4\r\n\r\n0\r\n\r\nGET /ping HTTP/1.1\r\nHost: a\r\n\r\n",
+    ),
+    (
+        "length-and-chunked",
+        b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    ),
+    (
         "bad-chunk-size",
         b"POST /invocations HTTP/1.1\r\nHost: a\r\nContent-Type: image/png\r\n"
         b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
