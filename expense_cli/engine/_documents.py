@@ -16,6 +16,7 @@ import unicodedata
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
@@ -109,9 +110,7 @@ def _check_pixels(width: int, height: int, limits: Limits, total: int) -> int:
 
 def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
     try:
-        with warnings.catch_warnings():
-            # We enforce our own, lower pixel limits from the header below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with quiet_pillow():  # we enforce our own, lower pixel limits from the header below
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
@@ -129,8 +128,7 @@ def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
                 image.seek(index)
                 width, height = image.size
                 total = _check_pixels(width, height, limits, total)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with quiet_pillow():
                     image.load()
                     frame = to_gray(ImageOps.exif_transpose(image))
             except Image.DecompressionBombError as exc:
@@ -141,6 +139,17 @@ def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
                 ) from None
             pages.append(Page(index + 1, frame.width, frame.height, image=frame))
     return pages
+
+
+@contextmanager
+def quiet_pillow() -> Iterator[None]:
+    """Decode without Pillow's warnings: we enforce our own, lower pixel limits from the header
+    (DecompressionBombWarning), and the metadata it warns about and then skips (UserWarning:
+    "Corrupt EXIF data", a broken ICC or text chunk) is the sender's file, not a fault here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def to_gray(image: Image.Image) -> Image.Image:
@@ -226,7 +235,7 @@ def _read_pdf(data: bytes, limits: Limits) -> list[Page]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise UnreadableDocument(f"cannot read PDF: {exc}") from None
+        raise UnreadableDocument(_open_error(str(exc))) from None
     try:
         count = len(pdf)
         if count == 0:
@@ -251,6 +260,21 @@ def _read_pdf(data: bytes, limits: Limits) -> list[Page]:
         pdf.close()
 
 
+def _open_error(pdfium_message: str) -> str:
+    """What to tell the sender when pdfium cannot open a PDF. Its own words can mislead: a PDF
+    with no page tree fails with "(PDFium: Success)"."""
+    if "password" in pdfium_message:
+        return (
+            "cannot read PDF: it is password-protected; remove the password (or print it to a "
+            "new PDF) and send it again"
+        )
+    if "security scheme" in pdfium_message:
+        return "cannot read PDF: it is encrypted with a scheme this reader does not support"
+    if "(PDFium: Success)" in pdfium_message:
+        return "cannot read PDF: it has no page tree (no /Root or /Pages dictionary)"
+    return f"cannot read PDF: {pdfium_message}"
+
+
 def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page, int]:
     import pypdfium2 as pdfium
 
@@ -273,10 +297,12 @@ def _pdf_page(pdf: object, index: int, limits: Limits, total: int) -> tuple[Page
         # No text layer: render for OCR, lowering the resolution for giant media boxes.
         scale = limits.pdf_dpi / 72
         pixels = width_pt * height_pt * scale * scale
-        if pixels > limits.max_pixels:
+        shrunk = pixels > limits.max_pixels
+        if shrunk:
             scale *= (limits.max_pixels / pixels) ** 0.5
         width, height = max(1, int(width_pt * scale)), max(1, int(height_pt * scale))
-        if min(width, height) < 16:
+        # A giant page shrunk to a sliver is refused; a small page renders small, like an image.
+        if shrunk and min(width, height) < 16:
             raise DocumentTooLarge(
                 f"PDF page {index + 1} is {width_pt:.0f}x{height_pt:.0f} pt: too large to render"
             )

@@ -401,3 +401,55 @@ def test_a_daemonic_process_reads_pdfs_too() -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         pages = pool.apply(load_document, (receipt_pdf([], text_layer=[["ACME 1.00"]]),))
     assert [page.words for page in pages] == [["ACME", "1.00"]]
+
+
+# --- what a sender is told about PDFs pdfium cannot open, and pages smaller than usual ---
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        ("locked", "cannot read PDF: it is password-protected; remove the password"),
+        ("no root", "cannot read PDF: it has no page tree (no /Root or /Pages dictionary)"),
+        ("pages not a dictionary", "cannot read PDF: it has no page tree"),
+    ],
+)
+def test_pdfs_that_do_not_open_say_why(build: str, message: str) -> None:
+    from tests.hardening.hostile import encrypted_pdf, pdf
+
+    data = {
+        "locked": lambda: encrypted_pdf(user="pässwörd".encode("latin-1")),
+        "no root": lambda: pdf([b"<< /Type /Catalog >>"]),
+        "pages not a dictionary": lambda: pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"42"]),
+    }[build]()
+    with pytest.raises(UnreadableDocument) as raised:
+        load_document(data)
+    assert raised.value.message.startswith(message)
+    assert "PDFium: Success" not in raised.value.message
+
+
+def test_an_owner_password_alone_does_not_stop_reading() -> None:
+    from tests.hardening.hostile import encrypted_pdf
+
+    (page,) = load_document(encrypted_pdf(owner="𝔬𝔴𝔫𝔢𝔯".encode()))
+    assert page.words == ["ACME", "COFFEE", "ROASTERS"]
+
+
+@pytest.mark.parametrize(
+    ("box", "size"),
+    [
+        (b"0 0 1 1", (3, 3)),
+        (b"0 0 5 5", (14, 14)),
+        (b"0 0 7000 5", (19444, 13)),
+        (b"0 0 3 14400", (8, 40000)),
+    ],
+)
+def test_small_and_narrow_pdf_pages_render_like_small_images(
+    box: bytes, size: tuple[int, int]
+) -> None:
+    """Only a giant page shrunk to a sliver is refused (413); these are small, not large."""
+    from tests.hardening.hostile import _pdf_pages
+
+    (page,) = load_document(_pdf_pages(1, box))
+    assert page.needs_ocr and page.image is not None
+    assert page.image.size == pytest.approx(size, abs=1)

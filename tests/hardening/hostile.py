@@ -231,6 +231,82 @@ def pdf_one_page(
     )
 
 
+_PASSWORD_PAD = bytes.fromhex("28bf4e5e4e758a4164004e56fffa01082e2e00b6d0683e802f0ca9fe6453697a")
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    box = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + box[i] + key[i % len(key)]) % 256
+        box[i], box[j] = box[j], box[i]
+    out = bytearray()
+    i = j = 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + box[i]) % 256
+        box[i], box[j] = box[j], box[i]
+        out.append(byte ^ box[(box[i] + box[j]) % 256])
+    return bytes(out)
+
+
+def encrypted_pdf(
+    user: bytes = b"", owner: bytes = b"owner", content: bytes = b"", *, flate: bool = False
+) -> bytes:
+    """A one-page PDF under the standard security handler (RC4 40-bit, revision 2): with an
+    empty ``user`` password any reader opens it (owner restrictions only); with one, it is
+    locked. ``content`` (default: a text line; ``flate``: zlib data) is the page's content
+    stream, encrypted."""
+    import hashlib
+
+    content = content or b"BT /F1 12 Tf 72 770 Td (ACME COFFEE ROASTERS) Tj ET"
+    file_id = b"0123456789abcdef"
+    o_value = _rc4(
+        hashlib.md5((owner + _PASSWORD_PAD)[:32]).digest()[:5], (user + _PASSWORD_PAD)[:32]
+    )
+    permissions = -4
+    key = hashlib.md5(
+        (user + _PASSWORD_PAD)[:32] + o_value + struct.pack("<i", permissions) + file_id
+    ).digest()[:5]
+    u_value = _rc4(key, _PASSWORD_PAD)
+    object_key = hashlib.md5(key + struct.pack("<I", 5)[:3] + b"\x00\x00").digest()[:10]
+    data = pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            _FONT,
+            _page(2, 5),
+            _stream(_rc4(object_key, content), b" /Filter /FlateDecode" if flate else b""),
+            b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>"
+            % (o_value.hex().encode(), u_value.hex().encode(), permissions),
+        ]
+    )
+    trailer = b"/Root 1 0 R >>"
+    return data.replace(
+        trailer, b"/Root 1 0 R /Encrypt 6 0 R /ID [<%s> <%s>] >>" % ((file_id.hex().encode(),) * 2)
+    )
+
+
+def _pdf_actions() -> bytes:
+    """A text page whose catalog runs JavaScript on open and whose page launches a program on
+    open: a reader that only extracts text must ignore both."""
+    data = _pdf_text()
+    return data.replace(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert\\(1\\);"
+        b" while\\(true\\){}) >> /AA << /WC << /S /Launch /F (/bin/sh) >> >> >>",
+    )
+
+
+def _jpeg_corrupt_exif() -> bytes:
+    """A JPEG whose EXIF block (orientation 6) is cut short: Pillow warns and skips it."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _save(_small(), "JPEG", exif=exif)
+    at = data.find(b"Exif\x00\x00") + 6
+    return data[:at] + b"II*\x00\x08\x00\x00\x00\xff\xff" + data[at + 10 :]
+
+
 def _pdf_huge_count() -> bytes:
     """One real page, but the page tree claims 2,000,000,000."""
     return pdf(
@@ -505,6 +581,25 @@ CASES: tuple[Case, ...] = (
          what="2 KB PDF whose text layer is 240,000 words (a tokenizer/forward bomb)"),
     Case("pdf_text_20_pages", lambda: _pdf_text_flood(20, 20, 300), DocumentTooLarge,
          what="20 pages of 6,000 words each: under the page cap, over the document cap"),
+    # encryption, actions, odd page sizes
+    Case("pdf_encrypted_no_user_password", encrypted_pdf, None,
+         what="RC4-encrypted PDF with only an owner password: opens, text read"),
+    Case("pdf_encrypted_user_password", lambda: encrypted_pdf(user=b"secret"), UnreadableDocument,
+         what="RC4-encrypted PDF locked with a user password"),
+    Case("pdf_encrypted_flate_1500mb",
+         lambda: encrypted_pdf(content=_zlib_repeat(b" " * (1 << 20), 1500), flate=True),
+         DocumentTooLarge,
+         what="1500 MB Flate bomb hidden by encryption from the inflate check"),
+    Case("pdf_javascript_launch", _pdf_actions, None,
+         what="OpenAction JavaScript (an endless loop) and a Launch action: ignored"),
+    Case("pdf_page_1pt", lambda: _pdf_pages(1, b"0 0 1 1"), None,
+         what="a 1x1 pt page without text: rendered (3x3 px), like a 1x1 image"),
+    Case("pdf_page_7000x5pt", lambda: _pdf_pages(1, b"0 0 7000 5"), None,
+         what="a 7000x5 pt strip: rendered at 19445x14 px"),
+    Case("pdf_no_page_tree", lambda: pdf([b"<< /Type /Catalog >>"]), UnreadableDocument,
+         what="a catalog without /Pages"),
+    Case("jpeg_corrupt_exif", _jpeg_corrupt_exif, None,
+         what="JPEG whose EXIF block is cut short: loads, no warning"),
     # malformed
     Case("pdf_truncated", _pdf_truncated, UnreadableDocument,
          what="PDF cut in half"),
