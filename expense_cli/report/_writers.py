@@ -20,10 +20,12 @@ re-run can skip finished documents.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -197,8 +199,25 @@ def _plain(row: Row, min_score: float) -> dict[str, Any]:
     return {column: _clean(value) for column, value in values.items()}
 
 
-def _row_from_plain(values: Mapping[str, Any]) -> Row:
-    """The inverse of ``_plain`` (after each format's own decoding to str/number/None)."""
+class _BadCell(ValueError):
+    """A cell of a report that cannot be read back (a total typed as ``12,50 €``): the message
+    says where, so the user can correct that cell instead of losing the report to --force."""
+
+
+def _number(where: str, name: str, value: Any, convert: Callable[[Any], Any]) -> Any:
+    try:
+        number = convert(value)
+        finite = math.isfinite(number)
+    except (ArithmeticError, ValueError, TypeError):  # OverflowError: an int past float's range
+        finite = False
+    if not finite:
+        raise _BadCell(f"{where}: {name} {safe_text(str(value))!r} is not a number")
+    return number
+
+
+def _row_from_plain(values: Mapping[str, Any], where: str = "a row") -> Row:
+    """The inverse of ``_plain`` (after each format's own decoding to str/number/None);
+    ``where`` names the row in a _BadCell error (``row 7``)."""
 
     def text(name: str) -> str | None:
         value = values.get(name)
@@ -208,26 +227,31 @@ def _row_from_plain(values: Mapping[str, Any]) -> Row:
             return value.strftime("%Y-%m-%d")
         return str(value)
 
+    def to_decimal(value: Any) -> Decimal:
+        if isinstance(value, float):
+            return Decimal(repr(value))  # shortest round-trip text: 17.37 stays 17.37
+        return Decimal(str(value).strip())
+
     def amount(name: str) -> Decimal | None:
         value = values.get(name)
         if value is None or value == "":
             return None
-        if isinstance(value, float):
-            return Decimal(repr(value))  # shortest round-trip text: 17.37 stays 17.37
-        return Decimal(str(value))
+        return _number(where, name, value, to_decimal)  # type: ignore[no-any-return]
 
     def integer(name: str) -> int | None:
         value = values.get(name)
-        return None if value is None or value == "" else int(value)
+        if value is None or value == "":
+            return None
+        return _number(where, name, value, int)  # type: ignore[no-any-return]
 
     scores: dict[str, float] = {}
     for name in FIELDS:
         value = values.get(f"{name}_score")
         if value is not None and value != "":
-            scores[name] = float(value)
+            scores[name] = _number(where, f"{name}_score", value, float)
     file = text("file")
     if file is None:
-        raise ValueError("a row has no file")
+        raise _BadCell(f"{where}: the file cell is empty")
     return Row(
         file=file,
         sha256=text("sha256") or "",
@@ -377,7 +401,7 @@ def _read_csv(path: Path) -> list[Row]:
         values = {k: _unescape(v) if k in _ESCAPED_COLUMNS else v for k, v in record.items()}
         if semicolons:
             values.update((k, _csv_number(values[k])) for k in _NUMBER_COLUMNS & set(values))
-        rows.append(_row_from_plain(values))
+        rows.append(_row_from_plain(values, f"line {reader.line_num}"))
     return rows
 
 
@@ -414,8 +438,10 @@ def _read_json(path: Path) -> list[Row]:
     if document.get("version") != JSON_VERSION:
         raise ValueError(f"unknown version {document.get('version')!r}")
     rows = []
-    for record in document["rows"]:
-        row = _row_from_plain(record)
+    for index, record in enumerate(document["rows"]):
+        if not isinstance(record, dict):
+            raise _BadCell(f"rows[{index}] is not an object")
+        row = _row_from_plain(record, f"rows[{index}]")
         boxes = record.get("boxes")  # absent in reports written before boxes
         for name, value in boxes.items() if isinstance(boxes, dict) else ():
             found = field_boxes(value)
@@ -563,16 +589,19 @@ def _read_xlsx(path: Path) -> list[Row]:
     try:
         if _RECEIPTS_SHEET not in book.sheetnames:
             raise ValueError(f"no {_RECEIPTS_SHEET!r} sheet")
-        records = book[_RECEIPTS_SHEET].iter_rows(values_only=True)
-        header = [str(h) if h is not None else "" for h in next(records, ())]
-        if not {"file", "sha256"} <= set(header):
-            raise ValueError("no file/sha256 header")
-        rows = []
-        for record in records:
-            if all(v is None for v in record):
-                continue
-            rows.append(_row_from_plain(dict(zip(header, record, strict=False))))
-        return rows
+        # A generator over the open sheet: closed here, or a bad cell's error would leave the
+        # file open until garbage collection.
+        with contextlib.closing(book[_RECEIPTS_SHEET].iter_rows(values_only=True)) as records:
+            header = [str(h) if h is not None else "" for h in next(records, ())]
+            if not {"file", "sha256"} <= set(header):
+                raise ValueError("no file/sha256 header")
+            rows = []
+            for number, record in enumerate(records, start=2):
+                if all(v is None for v in record):
+                    continue
+                values = dict(zip(header, record, strict=False))
+                rows.append(_row_from_plain(values, f"{_RECEIPTS_SHEET} row {number}"))
+            return rows
     finally:
         book.close()
 
@@ -606,6 +635,11 @@ def read_report(path: Path) -> list[Row]:
         return _READERS[fmt](path)
     except ConfigError:
         raise
+    except _BadCell as exc:
+        raise ConfigError(
+            f"{display_name(path)}, {exc}: correct that cell, or pass --force to recompute "
+            "every row"
+        ) from None
     except Exception as exc:
         raise ConfigError(
             f"{path} exists but is not an expense report ({type(exc).__name__}: {exc}); "

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -276,3 +277,71 @@ def test_a_csv_report_saved_by_a_spreadsheet_is_still_read(
     _as_a_spreadsheet_saves_it(out, bom=bom, semicolons=semicolons)
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") == bom
     assert read_report(out) == rows
+
+
+def _edit_cell(path: Path, row: int, column: str, value: object) -> None:
+    """Set one cell of data row ``row`` (0-based) the way a user would in each format."""
+    if path.suffix == ".json":
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["rows"][row][column] = value
+        path.write_text(json.dumps(document), encoding="utf-8")
+    elif path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            records = list(csv.reader(handle))
+        records[row + 1][records[0].index(column)] = str(value)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(records)
+    else:
+        book = openpyxl.load_workbook(path)
+        sheet = book["Receipts"]
+        header = [c.value for c in sheet[1]]
+        sheet.cell(row + 2, header.index(column) + 1).value = value
+        book.save(path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("total", "12,50 €"),
+        ("total", "NaN"),
+        ("tax", "-Infinity"),
+        ("subtotal", "1e999999"),
+        ("page", "two"),
+        ("pages", "1.5"),
+        ("total_score", "high"),
+        ("merchant_score", "nan"),
+    ],
+)
+def test_a_bad_cell_typed_into_a_report_is_named_not_the_whole_report_refused(
+    tmp_path: Path, fmt: str, column: str, value: str
+) -> None:
+    """The README invites corrections in the report (a total in the XLSX sheet, a duplicate_of);
+    one cell typed wrong must be named (where, which column, what) so the user can fix it, not
+    refused as "not an expense report" with a Python exception name, nor read as NaN."""
+    out = tmp_path / f"my report 😀.{fmt}"
+    write_report(out, ROWS)
+    _edit_cell(out, 1, column, value)
+    where = {"csv": "line 3", "json": "rows[1]", "xlsx": "Receipts row 3"}[fmt]
+    with pytest.raises(ConfigError) as caught:
+        read_report(out)
+    message = str(caught.value)
+    assert message.startswith(f"{out}, {where}: {column} {value!r} is not a number: "), message
+    assert (
+        "correct that cell, or pass --force" in message and "not an expense report" not in message
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_row_without_its_file_is_named(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    write_report(out, ROWS)
+    _edit_cell(out, 0, "file", None if fmt != "csv" else "")
+    where = {"csv": "line 2", "json": "rows[0]", "xlsx": "Receipts row 2"}[fmt]
+    with pytest.raises(ConfigError, match=rf"{re.escape(where)}: the file cell is empty"):
+        read_report(out)
+    huge = tmp_path / "huge.json"
+    write_report(huge, ROWS)
+    _edit_cell(huge, 0, "page", 10**400)  # a JSON integer past float's range
+    with pytest.raises(ConfigError, match=r"rows\[0\]: page '1000.*' is not a number"):
+        read_report(huge)
