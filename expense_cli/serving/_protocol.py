@@ -126,10 +126,10 @@ class _Connection(h11.Connection):
 
     def next_event(self) -> Any:
         try:
+            before = len(self._receive_buffer)
             event = super().next_event()
             if isinstance(event, h11.Request):
-                size = len(event.method) + len(event.target) + 12
-                size += sum(len(name) + len(value) + 4 for name, value in event.headers)
+                size = before - len(self._receive_buffer)  # the head's bytes, its blank line too
                 if size > self.max_head:
                     raise h11.RemoteProtocolError(
                         f"the request line and headers are larger than {self.max_head} bytes"

@@ -300,3 +300,36 @@ def test_the_deployment_proxy_refuses_compressed_bodies_too() -> None:
         )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+# ------------------------------------------------------------------ the 16 KiB request head
+
+
+def _head(total: int, padding: bytes = b"") -> bytes:
+    """A GET /ping head of exactly ``total`` bytes, blank line included; ``padding`` is optional
+    whitespace around the header value (h11 strips it, it still counts)."""
+    frame = b"GET /ping HTTP/1.1\r\nHost: a\r\nX-Pad: " + padding * 2 + b"\r\n\r\n"
+    fill = total - len(frame)
+    return (
+        b"GET /ping HTTP/1.1\r\nHost: a\r\nX-Pad: " + padding + b"a" * fill + padding + b"\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize("padding", [b"", b" \t" * 50], ids=["plain", "padded-value"])
+@pytest.mark.parametrize("split", [False, True], ids=["one-write", "two-writes"])
+@pytest.mark.parametrize(("total", "status"), [(16_383, 200), (16_384, 200), (16_385, 400)])
+def test_the_request_head_limit_is_exactly_16_kib(
+    protocol_url: str, total: int, status: int, split: bool, padding: bytes
+) -> None:
+    raw = _head(total, padding)
+    assert len(raw) == total
+    with open_socket(protocol_url) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if split:
+                sock.sendall(raw[:-100])
+                time.sleep(0.05)
+            sock.sendall(raw[-100:] if split else raw)
+        reply = read_reply(sock)
+    assert reply is not None and reply.status == status, (total, reply)
+    if status == 400:
+        assert "larger than 16384 bytes" in reply.json()["error"]["message"]
