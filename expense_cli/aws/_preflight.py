@@ -7,10 +7,17 @@ concurrency left for the function's 10 reserved executions. A quota that is know
 stops the deployment with what to ask AWS for; one that cannot be read (an emulator, no
 ``servicequotas:ListServiceQuotas`` permission) is reported as "could not check" and the
 deployment goes on. Every call has short timeouts, so a preflight never hangs.
+
+:func:`names_in_use`: a first deploy whose ``--name`` another deployment already uses (another
+directory, or another region: IAM role names are global) would fail half way through the apply
+with "already exists"; the names the stack creates are looked up first. Only a resource known to
+exist stops the deploy; a lookup that fails otherwise is skipped.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +33,11 @@ __all__ = [
     "LAMBDA_MIN_UNRESERVED",
     "RESERVED_CONCURRENCY",
     "QuotaCheck",
+    "check_names",
     "check_quotas",
     "docker_ready",
     "lambda_headroom",
+    "names_in_use",
     "sagemaker_instance_quota",
 ]
 
@@ -150,3 +159,71 @@ def check_quotas(
     if low:
         raise ConfigError("quota too low, nothing was created: " + "; ".join(c.line for c in low))
     return checks
+
+
+def _exists(session: boto3.Session, service: str, call: Callable[[Any], Any]) -> bool:
+    """True when ``call(client)`` finds the resource; False when AWS says there is none, and also
+    when the lookup fails otherwise (no permission, an emulator): only a certain clash stops a
+    deploy."""
+    try:
+        call(_client(session, service))
+    except Exception:
+        return False
+    return True
+
+
+def _log_group_exists(session: boto3.Session, name: str) -> bool:
+    try:
+        found = _client(session, "logs").describe_log_groups(logGroupNamePrefix=name)
+    except Exception:
+        return False
+    return any(g.get("logGroupName") == name for g in found.get("logGroups") or [])
+
+
+def _get_role(client: Any, role: str) -> Any:
+    return client.get_role(RoleName=role)
+
+
+def names_in_use(session: boto3.Session, settings: DeploySettings) -> list[str]:
+    """The resources named as this deployment's would be (terraform/modules/*/main.tf) that
+    already exist in the account and region (IAM roles: in the account)."""
+    name = settings.name
+    found: list[str] = []
+    if _exists(session, "sagemaker", lambda c: c.describe_endpoint(EndpointName=name)):
+        found.append(f"SageMaker endpoint {name!r}")
+    roles = [f"{name}-sagemaker"]
+    if not settings.async_inference:
+        if _exists(session, "lambda", lambda c: c.get_function(FunctionName=name)):
+            found.append(f"Lambda function {name!r}")
+        roles.insert(0, f"{name}-lambda")
+    for role in roles:
+        if _exists(session, "iam", functools.partial(_get_role, role=role)):
+            found.append(f"IAM role {role!r}")
+    if not settings.image_uri and _exists(
+        session, "ecr", lambda c: c.describe_repositories(repositoryNames=[name])
+    ):
+        found.append(f"ECR repository {name!r}")
+    groups = [f"/aws/sagemaker/Endpoints/{name}"]
+    if not settings.async_inference:
+        groups.insert(0, f"/aws/lambda/{name}")
+    found.extend(f"log group {g!r}" for g in groups if _log_group_exists(session, g))
+    return found
+
+
+def check_names(session: boto3.Session, settings: DeploySettings) -> None:
+    """ConfigError when :func:`names_in_use` finds anything (a first deploy only: resources of
+    this directory's own state are its own)."""
+    found = names_in_use(session, settings)
+    if found:
+        raise ConfigError(
+            f"the name {settings.name!r} is already used in this AWS account: "
+            + ", ".join(found)
+            + " (a deployment from another directory"
+            + (
+                ", or another region: IAM role names are account-wide"
+                if "IAM" in str(found)
+                else ""
+            )
+            + "?): pass another --name, or run "
+            "expense-cli in the directory that deployed it; nothing was created"
+        )

@@ -35,7 +35,7 @@ from ..aws import (
     wait_in_service,
 )
 from ..aws._image import ecr_region
-from ..aws._preflight import check_quotas, docker_ready
+from ..aws._preflight import check_names, check_quotas, docker_ready
 from ..aws._pricing import estimate_cost
 from ..aws._terraform import S3Backend
 from ..errors import ConfigError
@@ -378,6 +378,9 @@ def deploy(
     tf = _terraform(project, settings, config)  # "terraform not found" before AWS is asked
     session = checked_session(settings)
     settings.region = session.region_name
+    if tf.backend is None and not tf.has_state():  # a first deploy: are its names free?
+        with step(f"Checking that the name {settings.name!r} is free"):
+            check_names(session, settings)
     with step("Checking quotas"):
         checks = check_quotas(
             session, settings, function_exists=bool(config.outputs.get("function_name"))

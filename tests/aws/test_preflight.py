@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from expense_cli.aws import DeploySettings, Docker
 from expense_cli.aws._preflight import (
+    check_names,
     check_quotas,
     docker_ready,
     lambda_headroom,
+    names_in_use,
     sagemaker_instance_quota,
 )
 from expense_cli.errors import ConfigError
+from tests._moto import aws_env, moto_server
 from tests.aws._fakes import RecordingRunner
 
 
@@ -138,3 +142,169 @@ def test_docker_info_must_answer(lines: list[str], shown: str) -> None:
         docker_ready(Docker(recorder, binary="/x/docker"))
     assert recorder.commands() == [["docker", "info", "--format", "{{.ServerVersion}}"]]
     docker_ready(Docker(RecordingRunner(), binary="/x/docker"))  # a daemon that answers
+
+
+# --- names already in use (a first deploy only) -------------------------------------------------
+
+_TRUST = '{"Version": "2012-10-17", "Statement": []}'
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A boto3 session on the moto server; every test gets its own names (the server is shared)."""
+    import boto3
+
+    for key, value in aws_env(moto_endpoint).items():
+        monkeypatch.setenv(key, value)
+    return boto3.Session(region_name="us-east-1")
+
+
+def _create(session: Any, kind: str, name: str) -> None:
+    """One resource named as the stack would name it (terraform/modules/*/main.tf)."""
+    if kind == "lambda-role":
+        session.client("iam").create_role(
+            RoleName=f"{name}-lambda", AssumeRolePolicyDocument=_TRUST
+        )
+    elif kind == "sagemaker-role":
+        session.client("iam").create_role(
+            RoleName=f"{name}-sagemaker", AssumeRolePolicyDocument=_TRUST
+        )
+    elif kind == "ecr":
+        session.client("ecr").create_repository(repositoryName=name)
+    elif kind == "lambda-logs":
+        session.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}")
+    elif kind == "endpoint-logs":
+        session.client("logs").create_log_group(logGroupName=f"/aws/sagemaker/Endpoints/{name}")
+    elif kind == "function":
+        role = session.client("iam").create_role(
+            RoleName=f"{name}-other", AssumeRolePolicyDocument=_TRUST
+        )["Role"]["Arn"]
+        session.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": _zip()},
+        )
+    elif kind == "endpoint":
+        sagemaker = session.client("sagemaker")
+        role = f"arn:aws:iam::123456789012:role/{name}-other"
+        sagemaker.create_model(
+            ModelName=f"{name}-m",
+            ExecutionRoleArn=role,
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        )
+        variant = {
+            "VariantName": "AllTraffic",
+            "ModelName": f"{name}-m",
+            "InitialInstanceCount": 1,
+            "InstanceType": "ml.m5.xlarge",
+        }
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{name}-c", ProductionVariants=[variant]
+        )
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c")
+
+
+def _zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+_FOUND = {
+    "lambda-role": "IAM role '{name}-lambda'",
+    "sagemaker-role": "IAM role '{name}-sagemaker'",
+    "ecr": "ECR repository '{name}'",
+    "lambda-logs": "log group '/aws/lambda/{name}'",
+    "endpoint-logs": "log group '/aws/sagemaker/Endpoints/{name}'",
+    "function": "Lambda function '{name}'",
+    "endpoint": "SageMaker endpoint '{name}'",
+}
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("kind", sorted(_FOUND))
+def test_a_name_another_deployment_uses_stops_a_first_deploy(aws: Any, kind: str) -> None:
+    """Seen as a user: `deploy --name dup` from a second directory failed half way through the
+    apply ("ResourceAlreadyExistsException: The specified log group already exists"), after the
+    cost prompt and the image build. Each resource the stack names after --name is looked up."""
+    name = f"n-{kind}"
+    settings = DeploySettings(name=name, region="us-east-1")
+    assert names_in_use(aws, settings) == []
+    _create(aws, kind, name)
+    found = _FOUND[kind].format(name=name)
+    assert names_in_use(aws, settings) == [found]
+    with pytest.raises(ConfigError) as caught:
+        check_names(aws, settings)
+    assert caught.value.message.startswith(
+        f"the name {name!r} is already used in this AWS account: {found} (a deployment from "
+        "another directory"
+    )
+    assert caught.value.message.endswith(
+        "?): pass another --name, or run expense-cli in the directory that deployed it; "
+        "nothing was created"
+    )
+    assert ("IAM role names are account-wide" in caught.value.message) == ("role" in kind)
+    # a longer name that starts the same is another name
+    assert names_in_use(aws, settings.replace(name=f"{name}x")) == []
+
+
+@pytest.mark.aws
+def test_names_the_deployment_kind_does_not_create_are_free(aws: Any) -> None:
+    """Async deployments have no function (nor its role and logs); --image-uri no repository."""
+    name = "n-kinds"
+    for kind in ("function", "lambda-role", "lambda-logs", "ecr"):
+        _create(aws, kind, name)
+    asynchronous = DeploySettings(name=name, async_inference=True, image_uri="r.example/x:1")
+    assert names_in_use(aws, asynchronous) == []
+    assert len(names_in_use(aws, DeploySettings(name=name))) == 4
+
+
+class _FailingSession:
+    """Every call of every client raises ``error``; records which calls were made."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls: list[str] = []
+
+    def client(self, service: str, config: Any = None) -> Any:
+        assert config is not None  # bounded timeouts
+        session = self
+
+        class _Client:
+            def __getattr__(self, method: str) -> Any:
+                def call(**kwargs: Any) -> Any:
+                    session.calls.append(f"{service}.{method}")
+                    raise session.error
+
+                return call
+
+        return _Client()
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("AccessDenied"), TimeoutError("read timeout"), OSError("unreachable")]
+)
+def test_a_lookup_that_fails_is_not_a_clash(error: Exception) -> None:
+    """No permission, an emulator without the API, a network error: the deploy goes on."""
+    session = _FailingSession(error)
+    assert names_in_use(session, DeploySettings()) == []  # type: ignore[arg-type]
+    check_names(session, DeploySettings())  # type: ignore[arg-type]
+    assert sorted(set(session.calls)) == [
+        "ecr.describe_repositories",
+        "iam.get_role",
+        "lambda.get_function",
+        "logs.describe_log_groups",
+        "sagemaker.describe_endpoint",
+    ]

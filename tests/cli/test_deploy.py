@@ -503,6 +503,29 @@ def test_a_failed_preflight_creates_nothing(
 
 
 @pytest.mark.aws
+def test_a_name_in_use_elsewhere_is_refused_before_anything(
+    runner: CliRunner, project: Path, moto: str
+) -> None:
+    """Another directory (or region: IAM is account-wide) deployed `expense`: a first deploy here
+    under the same name stops before the prompt with what exists, instead of failing half way."""
+    trust = '{"Version": "2012-10-17", "Statement": []}'
+    _boto(moto, "iam").create_role(RoleName="expense-lambda", AssumeRolePolicyDocument=trust)
+    _boto(moto, "logs").create_log_group(logGroupName="/aws/sagemaker/Endpoints/expense")
+    result = runner.invoke(app, ["deploy", "--image-uri", IMAGE, "--region", "us-east-1"])
+    assert result.exit_code == 1, result.output
+    assert _error_line(result) == (
+        "error: the name 'expense' is already used in this AWS account: IAM role "
+        "'expense-lambda', log group '/aws/sagemaker/Endpoints/expense' (a deployment from "
+        "another directory, or another region: IAM role names are account-wide?): pass another "
+        "--name, or run expense-cli in the directory that deployed it; nothing was created"
+    )
+    assert "Deploy 'expense'" not in result.output  # no cost prompt
+    _nothing_created(project, moto)
+    result = runner.invoke(app, ["plan", "--image-uri", IMAGE, "--name", "expense-2"])
+    assert result.exit_code == 0, result.output  # another name is free
+
+
+@pytest.mark.aws
 def test_a_bad_kms_key_or_bucket_is_refused_before_anything(
     runner: CliRunner, project: Path, moto: str
 ) -> None:
