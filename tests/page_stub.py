@@ -55,12 +55,14 @@ class Reply:
 @dataclass
 class Stub:
     """The running stand-in: ``url``, the ``script`` of replies still to give (a reply of
-    :func:`result` once it is empty), and the JSON ``requests`` received."""
+    :func:`result` once it is empty), the JSON ``requests`` received and their
+    ``authorizations`` (the header, or None)."""
 
     url: str
     config: dict[str, Any]
     script: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
     held: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -154,6 +156,7 @@ def stub_service(*, auth: str = "none", fetches_urls: bool = False) -> Iterator[
             stub = state["s"]
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
+            stub.authorizations.append(self.headers.get("authorization"))
             try:
                 stub.requests.append(json.loads(raw))
             except ValueError:

@@ -966,3 +966,57 @@ def test_a_request_too_large_says_how_large_the_file_was(
         assert f"this file is {size:,} bytes, {sent:,} as the request" in problem, problem
     assert "this file" not in page.item(2).locator(".problem").inner_text()
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("token", "point"),
+    [
+        ("tok\u200ben", "U+200B, at position 4"),
+        ("“tok”", "U+201C, at position 1"),
+        ("tök", "U+00F6"),
+        ("tok 🔑", "U+0020"),
+    ],
+)
+def test_a_token_no_header_can_carry_is_refused_before_sending(
+    browser: Any, receipts: list[Path], token: str, point: str
+) -> None:
+    """A character picked up with a copy: the page says which, instead of 'could not reach the
+    service' (fetch refuses such a header), and sends nothing."""
+    with stub_service(auth="token") as stub:
+        page = Page(browser, stub.url)
+        page.tab.fill("#token", token)
+        page.tab.set_input_files("#file", [str(receipts[0])])
+        page.tab.click("#submit")
+        error = page.tab.locator("#error")
+        expect(error).to_be_visible()
+        assert point in error.inner_text() and ".expense/config.json" in error.inner_text()
+        assert _active(page).startswith('<input id="token"')
+        assert stub.requests == [] and page.tab.locator("#queue .item").count() == 0
+        page.tab.fill("#token", TOKEN)  # the files are still chosen: the right token goes
+        page.tab.click("#submit")
+        expect(page.tab.locator("#queue .item[data-state=done]")).to_have_count(1)
+        assert stub.authorizations == [f"Bearer {TOKEN}"]
+        page.close()
+
+
+def test_a_browser_that_refuses_storage_still_reads(browser: Any, receipts: list[Path]) -> None:
+    """All cookies blocked: sessionStorage throws. The token is then simply not kept (the page
+    used to stop before enabling Read)."""
+    with stub_service(auth="token") as stub:
+        context = browser.new_context()
+        context.add_init_script(
+            "Object.defineProperty(window, 'sessionStorage', { get() {"
+            " throw new DOMException('blocked', 'SecurityError'); } });"
+        )
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.goto(f"{stub.url}/")
+        expect(tab.locator("#token-box")).to_be_visible()
+        tab.fill("#token", TOKEN)
+        tab.set_input_files("#file", [str(receipts[0])])
+        tab.click("#submit")
+        expect(tab.locator("#queue .item[data-state=done]")).to_have_count(1)
+        assert errors == []
+        assert stub.authorizations == [f"Bearer {TOKEN}"]
+        context.close()

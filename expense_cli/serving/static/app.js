@@ -60,20 +60,38 @@
   }
 
   // --- configuration and token ---------------------------------------------------------------
+  // The token is kept for this tab only; where the browser refuses storage (all cookies
+  // blocked: sessionStorage throws), the page works without remembering it.
+  const kept = {
+    get() { try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (_) { return ""; } },
+    set(value) { try { sessionStorage.setItem(TOKEN_KEY, value); } catch (_) { /* not kept */ } },
+  };
+  // Why the token cannot be sent, or null. A header holds printable ASCII only (the deploy's
+  // tokens are URL-safe base64); a character picked up with a copy (a zero-width space, a
+  // typographic quote) used to fail the request as if the service could not be reached.
+  function tokenProblem(token) {
+    if (!token) return "Enter the access token first (it is in .expense/config.json after a " +
+                       "token deploy).";
+    const odd = token.match(/[^\x21-\x7e]/u);
+    if (!odd) return null;
+    const point = "U+" + odd[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+    return "The access token holds a character no token has (" + point + ", at position " +
+           (odd.index + 1) + "): copy it again from .expense/config.json.";
+  }
+
   async function loadConfig() {
     try {
       const response = await fetch("config.json", { cache: "no-store" });
-      if (response.ok) config = await response.json();
+      const data = response.ok ? await response.json() : null;
+      if (data && typeof data === "object") config = { ...config, ...data };
     } catch (_) { /* an older server: defaults */ }
     $("token-box").hidden = config.auth !== "token";
     $("iam-note").hidden = config.auth !== "iam";
     $("url-box").hidden = !config.fetches_urls;
-    tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || "";
+    tokenInput.value = kept.get();
     refresh();
   }
-  tokenInput.addEventListener("change", () => {
-    sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
-  });
+  tokenInput.addEventListener("change", () => kept.set(tokenInput.value.trim()));
 
   // --- choosing documents -------------------------------------------------------------------
   function refresh() {
@@ -409,12 +427,13 @@
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     errorBox.hidden = true;
-    if (config.auth === "token" && !tokenInput.value.trim()) {
-      fail("Enter the access token first (it is in .expense/config.json after a token deploy).");
+    const problem = config.auth === "token" ? tokenProblem(tokenInput.value.trim()) : null;
+    if (problem) {
+      fail(problem);
       tokenInput.focus();
       return;
     }
-    sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
+    kept.set(tokenInput.value.trim());
     const questions = $("questions").value.split("\n").map((q) => q.trim()).filter(Boolean);
     const entries = chosen.map((file) => ({ name: file.name, file }));
     const url = config.fetches_urls ? urlInput.value.trim() : "";
