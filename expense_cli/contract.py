@@ -363,7 +363,7 @@ def parse_query(query: str) -> list[str]:
     if unknown:
         raise _bad(
             "unknown_parameter",
-            f"unknown query parameter(s): {', '.join(k[:40] for k in unknown[:5])}; "
+            f"unknown query parameter(s): {', '.join(repr(k[:40]) for k in unknown[:5])}; "
             "only 'question' is accepted",
         )
     return [value for _, value in pairs]
@@ -437,8 +437,8 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        text = body.decode("utf-8")
+    try:  # a leading byte-order mark is ignored, as RFC 8259 allows (PowerShell writes one)
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _bad("invalid_json", "the request body is not UTF-8 JSON") from None
     try:

@@ -216,7 +216,7 @@ def test_every_shared_code_is_in_the_table() -> None:
 
 
 _CODE_LITERAL = re.compile(
-    r"""(?:ContractError|HandlerError|_bad|_refuse)\(\s*(?:\d{3},\s*)?"([a-z0-9_]+)"|code=\s*"([a-z0-9_]+)\""""
+    r"""(?:ContractError|_bad|_refuse)\(\s*"([a-z0-9_]+)"|code=\s*"([a-z0-9_]+)\""""
 )
 
 

@@ -146,6 +146,28 @@ def test_raw_base64_bodies_are_checked_without_being_decoded() -> None:
     assert caught.value.code == "invalid_base64"
 
 
+@pytest.mark.parametrize("content_type", ["application/json", None])
+def test_a_json_body_may_start_with_a_byte_order_mark(content_type: str | None) -> None:
+    import base64
+
+    body = '\ufeff{"document": "%s"}' % base64.b64encode(PNG).decode()  # PowerShell's UTF-8
+    parsed = parse_request(body.encode("utf-8"), content_type, "question=total")
+    assert (parsed.source, parsed.document(), parsed.questions) == ("document", PNG, ("total",))
+    with pytest.raises(ContractError) as caught:  # only at the start, and only once
+        parse_request(("\ufeff" + body).encode("utf-8"), content_type)
+    assert caught.value.code == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("query", "named"), [("=x", "''"), ("Question=a", "'Question'"), ("%00=1", "'\\x00'")]
+)
+def test_unknown_query_parameters_are_named_visibly(query: str, named: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_request(b'{"document": ""}', "application/json", query)
+    assert caught.value.code == "unknown_parameter"
+    assert f"parameter(s): {named};" in caught.value.message
+
+
 def test_env_readers_refuse_bad_values_and_default_when_unset() -> None:
     env = {"N": " 7 ", "F": "2.5", "B": "Yes", "E": "", "BAD": "seven", "NEG": "-1", "INF": "inf"}
     assert env_int(env, "N", 1) == 7
