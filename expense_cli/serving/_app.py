@@ -28,9 +28,27 @@ from ._runtime import as_runtime_response
 from ._service import EngineLike, Loader, Service, load_engine
 from ._settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "transform_parameters"]
 
 log = logging.getLogger("expense.serving")
+
+
+# CreateTransformJob's rules: MaxPayloadInMB at most 100, MaxConcurrentTransforms times
+# MaxPayloadInMB at most 100; "MB" read as MiB (2**20), the larger reading, so a payload that
+# SageMaker allows always fits the body limit.
+_TRANSFORM_MB = 100
+_MIB = 1 << 20
+
+
+def transform_parameters(settings: Settings) -> dict[str, Any]:
+    """``GET /execution-parameters`` (batch transform): this server's concurrency, and the
+    largest payload it accepts, within SageMaker's limits on both."""
+    payload_mb = max(1, min(settings.body_limit // _MIB, _TRANSFORM_MB // settings.max_concurrency))
+    return {
+        "MaxConcurrentTransforms": min(settings.max_concurrency, _TRANSFORM_MB // payload_mb),
+        "BatchStrategy": "SINGLE_RECORD",
+        "MaxPayloadInMB": payload_mb,
+    }
 
 
 def create_app(
@@ -82,13 +100,7 @@ def create_app(
         return json_response(body)
 
     async def execution_parameters(request: Request) -> Response:
-        return json_response(
-            {
-                "MaxConcurrentTransforms": settings.max_concurrency,
-                "BatchStrategy": "SINGLE_RECORD",
-                "MaxPayloadInMB": max(1, settings.body_limit // 1_000_000),
-            }
-        )
+        return json_response(transform_parameters(settings))
 
     async def page(request: Request) -> Response:
         found = page_file(request.url.path)

@@ -14,6 +14,7 @@ import pytest
 
 from expense_cli.engine import Engine, EngineConfig
 from expense_cli.serving import Settings, create_app
+from expense_cli.serving._app import transform_parameters
 from tests._servers import running_server, wait_ready
 from tests.serving.conftest import MERCHANT, GatedEngine, b64
 
@@ -151,6 +152,26 @@ def test_execution_parameters(server_url: str) -> None:
     params = httpx.get(f"{server_url}/execution-parameters").json()
     assert params["BatchStrategy"] == "SINGLE_RECORD"
     assert params["MaxConcurrentTransforms"] >= 1
+    assert params == transform_parameters(Settings())
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 8, 64, 100, 101, 1000])
+@pytest.mark.parametrize(
+    "body_limit", [None, 100_000, 1_048_576, 6_000_000, 26_000_000, 27_262_976, 500_000_000]
+)
+def test_execution_parameters_keep_sagemaker_limits_and_the_body_limit(
+    concurrency: int, body_limit: int | None
+) -> None:
+    """CreateTransformJob refuses MaxPayloadInMB over 100 and MaxConcurrentTransforms x
+    MaxPayloadInMB over 100; a payload SageMaker may send (MB read as MiB, the larger) must not
+    be refused 413 (the defaults asked for 8 x 26 MB, and 26 MiB is over the 26.7 MB limit)."""
+    settings = Settings(max_concurrency=concurrency, max_body_bytes=body_limit)
+    params = transform_parameters(settings)
+    payload, parallel = params["MaxPayloadInMB"], params["MaxConcurrentTransforms"]
+    assert 1 <= payload <= 100 and 1 <= parallel <= concurrency
+    assert payload * parallel <= 100
+    if settings.body_limit >= 1 << 20:
+        assert payload << 20 <= settings.body_limit
 
 
 def test_ping_is_503_while_the_model_loads(engine: Engine, receipt_png: bytes) -> None:
