@@ -10,6 +10,7 @@ an earlier document) are left out of the totals and counted.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -225,6 +226,11 @@ class Summary:
     by_month: list[MonthTotal] = field(default_factory=list)
 
 
+# A month only from an ISO date: a date typed into the report as "03.01.2024" or "1/3/2024" is
+# counted under the unknown month, never as a month "03.01.2".
+_ISO_MONTH = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])(?:-|$)")
+
+
 def summarize(rows: Iterable[Row], min_score: float) -> Summary:
     """Totals per currency and per (month, currency), with Decimal arithmetic."""
     summary = Summary()
@@ -256,7 +262,7 @@ def summarize(rows: Iterable[Row], min_score: float) -> Summary:
         if "total" in low:
             bucket.low_confidence += 1
             bucket.low_confidence_total += row.total
-        month = row.date[:7] if row.date and len(row.date) >= 7 else UNKNOWN_MONTH
+        month = row.date[:7] if row.date and _ISO_MONTH.match(row.date) else UNKNOWN_MONTH
         per_month = months.setdefault((month, code), MonthTotal(month, code))
         per_month.documents += 1
         per_month.total += row.total

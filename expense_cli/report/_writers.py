@@ -215,6 +215,25 @@ def _number(where: str, name: str, value: Any, convert: Callable[[Any], Any]) ->
     return number
 
 
+# Dates a spreadsheet writes back into a CSV in its locale's form, where the order is certain:
+# 03.01.2024 (day first wherever dots are used) and 2024/01/03. "1/3/2024" stays as it is.
+_LOCALE_DATES = (
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), (3, 2, 1)),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), (1, 2, 3)),
+)
+
+
+def _iso_date(text: str) -> str:
+    for pattern, order in _LOCALE_DATES:
+        match = pattern.fullmatch(text.strip())
+        if match:
+            try:
+                return dt.date(*(int(match.group(i)) for i in order)).isoformat()
+            except ValueError:
+                return text
+    return text
+
+
 def _row_from_plain(values: Mapping[str, Any], where: str = "a row") -> Row:
     """The inverse of ``_plain`` (after each format's own decoding to str/number/None);
     ``where`` names the row in a _BadCell error (``row 7``)."""
@@ -249,7 +268,7 @@ def _row_from_plain(values: Mapping[str, Any], where: str = "a row") -> Row:
         value = values.get(f"{name}_score")
         if value is not None and value != "":
             scores[name] = _number(where, f"{name}_score", value, float)
-    file = text("file")
+    file, date = text("file"), text("date")
     if file is None:
         raise _BadCell(f"{where}: the file cell is empty")
     return Row(
@@ -257,7 +276,7 @@ def _row_from_plain(values: Mapping[str, Any], where: str = "a row") -> Row:
         sha256=text("sha256") or "",
         merchant=text("merchant"),
         merchant_address=text("merchant_address"),
-        date=text("date"),
+        date=None if date is None else _iso_date(date),
         total=amount("total"),
         currency=text("currency"),
         subtotal=amount("subtotal"),

@@ -16,6 +16,7 @@ from expense_cli.report import (
     ReportInfo,
     Row,
     read_report,
+    summarize,
     summary_path,
     write_report,
 )
@@ -345,3 +346,29 @@ def test_a_row_without_its_file_is_named(tmp_path: Path, fmt: str) -> None:
     _edit_cell(huge, 0, "page", 10**400)  # a JSON integer past float's range
     with pytest.raises(ConfigError, match=r"rows\[0\]: page '1000.*' is not a number"):
         read_report(huge)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read_as", "month"),
+    [
+        ("03.01.2024", "2024-01-03", "2024-01"),  # Excel, German locale: day first, certain
+        ("3.1.2024", "2024-01-03", "2024-01"),
+        ("2024/01/03", "2024-01-03", "2024-01"),  # Japanese locale
+        ("1/3/2024", "1/3/2024", ""),  # US or UK? not guessed: the unknown month
+        ("31.02.2024", "31.02.2024", ""),  # no such day
+        ("2024-13-01", "2024-13-01", ""),
+        ("Jan 3", "Jan 3", ""),
+    ],
+)
+def test_a_date_rewritten_by_a_spreadsheet_never_makes_up_a_month(
+    tmp_path: Path, typed: str, read_as: str, month: str
+) -> None:
+    """Excel saves a CSV's dates in its locale's form; the summary used the first 7 characters
+    of whatever was there as the month ("03.01.2", "1/3/202")."""
+    out = tmp_path / "report.csv"
+    row = Row(file="a.png", sha256="a" * 64, date="2024-01-03", total=Decimal(5), currency="EUR")
+    write_report(out, [row])
+    _edit_cell(out, 0, "date", typed)
+    (back,) = read_report(out)
+    assert back.date == read_as
+    assert [(m.month, m.total) for m in summarize([back], 0.5).by_month] == [(month, Decimal(5))]
