@@ -11,6 +11,7 @@ import ctypes
 import io
 import math
 import re
+import struct
 import sys
 import unicodedata
 import warnings
@@ -108,36 +109,50 @@ def _check_pixels(width: int, height: int, limits: Limits, total: int) -> int:
     return total + pixels
 
 
+# What Pillow raises on a malformed file: its documented errors, and (from deep in a broken TIFF
+# directory, found by mutating real files) TypeError "Missing dimensions", KeyError for an unknown
+# compression, struct.error, IndexError.
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError,
+                  struct.error, ZeroDivisionError)  # fmt: skip
+
+
 def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
-    try:
-        with quiet_pillow():  # we enforce our own, lower pixel limits from the header below
+    with quiet_pillow():  # we enforce our own, lower pixel limits from the headers
+        try:
             image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableDocument(f"cannot read {mime} image: {exc}") from None
-    with image:
-        # Only TIFF frames are pages; animated GIF/WebP use their first frame.
+        except Image.DecompressionBombError as exc:
+            raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
+        except _PILLOW_ERRORS as exc:
+            raise UnreadableDocument(f"cannot read {mime} image: {exc}") from None
+        with image:
+            return _image_pages(image, mime, limits)
+
+
+def _image_pages(image: Image.Image, mime: str, limits: Limits) -> list[Page]:
+    try:
+        # Only TIFF frames are pages; animated GIF/WebP use their first frame. Counting reads
+        # every TIFF directory, so a broken later one fails here.
         frames = getattr(image, "n_frames", 1) if mime == "image/tiff" else 1
-        if frames > limits.max_pages:
-            raise DocumentTooLarge(f"document has {frames} pages; the limit is {limits.max_pages}")
-        pages: list[Page] = []
-        total = 0
-        for index in range(frames):
-            try:
-                image.seek(index)
-                width, height = image.size
-                total = _check_pixels(width, height, limits, total)
-                with quiet_pillow():
-                    image.load()
-                    frame = to_gray(ImageOps.exif_transpose(image))
-            except Image.DecompressionBombError as exc:
-                raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise UnreadableDocument(
-                    f"cannot decode {mime} image (page {index + 1}): {exc}"
-                ) from None
-            pages.append(Page(index + 1, frame.width, frame.height, image=frame))
+    except _PILLOW_ERRORS as exc:
+        raise UnreadableDocument(f"cannot read {mime} image: a page is broken ({exc})") from None
+    if frames > limits.max_pages:
+        raise DocumentTooLarge(f"document has {frames} pages; the limit is {limits.max_pages}")
+    pages: list[Page] = []
+    total = 0
+    for index in range(frames):
+        try:
+            image.seek(index)
+            width, height = image.size
+            total = _check_pixels(width, height, limits, total)
+            image.load()
+            frame = to_gray(ImageOps.exif_transpose(image))
+        except Image.DecompressionBombError as exc:
+            raise DocumentTooLarge(f"image is too large to decode safely: {exc}") from None
+        except _PILLOW_ERRORS as exc:
+            raise UnreadableDocument(
+                f"cannot decode {mime} image (page {index + 1}): {exc}"
+            ) from None
+        pages.append(Page(index + 1, frame.width, frame.height, image=frame))
     return pages
 
 

@@ -119,6 +119,24 @@ def _multi_tiff(frames: int) -> bytes:
     return _save(first, "TIFF", save_all=True, append_images=rest)
 
 
+def _tiff_broken_second_page(tag: int, value: int | None) -> bytes:
+    """A two-page TIFF whose second directory's ``tag`` is set to ``value`` (``None``: the tag is
+    renamed to an unknown one, so the page lacks it); page one is fine."""
+    data = bytearray(_multi_tiff(2))
+    first = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[first : first + 2])[0]
+    second = struct.unpack("<I", data[first + 2 + 12 * count : first + 6 + 12 * count])[0]
+    for i in range(struct.unpack("<H", data[second : second + 2])[0]):
+        at = second + 2 + 12 * i
+        if struct.unpack("<H", data[at : at + 2])[0] == tag:
+            if value is None:
+                data[at : at + 2] = struct.pack("<H", 0xFFF0)
+            else:
+                data[at + 8 : at + 12] = struct.pack("<I", value)
+            return bytes(data)
+    raise AssertionError(f"no tag {tag}")
+
+
 def _webp_declaring(width: int, height: int) -> bytes:
     """A valid lossless WebP whose VP8X canvas claims ``width``×``height`` (≤ 16384 each)."""
     small = _save(_small().convert("RGB"), "WEBP", lossless=True)
@@ -535,6 +553,14 @@ CASES: tuple[Case, ...] = (
          what="TIFF IFD declaring 100000×100000 with a 1-byte strip"),
     Case("tiff_cyclic_ifd", _tiff_cyclic_ifds, None,
          what="TIFF whose IFD chain loops back on itself"),
+    Case("tiff_page2_compression_65407", lambda: _tiff_broken_second_page(259, 65407),
+         UnreadableDocument, what="2-page TIFF, page 2's compression unknown (Pillow: KeyError)"),
+    Case("tiff_page2_no_width", lambda: _tiff_broken_second_page(256, None), UnreadableDocument,
+         what="2-page TIFF, page 2 without ImageWidth (Pillow: TypeError)"),
+    Case("tiff_page2_3_bit", lambda: _tiff_broken_second_page(258, 3), UnreadableDocument,
+         what="2-page TIFF, page 2 with 3 bits a sample (Pillow: SyntaxError)"),
+    Case("tiff_page2_ifd_past_end", lambda: _multi_tiff(2)[:-40], UnreadableDocument,
+         what="2-page TIFF cut inside page 2's directory"),
     Case("tiff_500_pages", lambda: _multi_tiff(500), DocumentTooLarge,
          what="TIFF with 500 frames (page limit 20)"),
     Case("webp_canvas_16k", lambda: _webp_declaring(16_384, 16_384), DocumentTooLarge,

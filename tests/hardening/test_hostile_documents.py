@@ -129,3 +129,60 @@ def test_pdf_content_bombs_cost_the_caller_no_memory() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     base, peak = map(int, done.stdout.split())
     assert peak - base < 100_000, (base, peak)  # kB: under 100 MB above the baseline
+
+
+def _mutants(count: int) -> Iterator[bytes]:
+    """Real files of every image kind (EXIF, ICC, LZW, group 4, multi-page, 16-bit, palette),
+    with bytes overwritten, 32-bit fields set to extremes, or cut: reproducible (fixed seed)."""
+    import io
+    import random
+
+    from PIL import Image
+
+    page = Image.new("RGB", (64, 48), "white")
+    page.paste((0, 0, 0), (5, 5, 30, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+
+    def save(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **kwargs)
+        return buffer.getvalue()
+
+    seeds = [
+        save(page, "PNG"), save(page, "JPEG", exif=exif), save(page, "JPEG", progressive=True),
+        save(page, "TIFF", exif=exif), save(page.convert("1"), "TIFF", compression="group4"),
+        save(page, "TIFF", compression="tiff_lzw", save_all=True, append_images=[page, page]),
+        save(page.convert("P"), "GIF", transparency=0), save(page, "WEBP", lossless=True),
+        save(page.convert("RGBA"), "PNG", icc_profile=b"x" * 300),
+        save(page.convert("I;16"), "PNG"),
+    ]  # fmt: skip
+    rng = random.Random(20261202)
+    extremes = [b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff", b"\x80\x00\x00\x00"]
+    for _ in range(count):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            at, roll = rng.randrange(8, len(data)), rng.random()
+            if roll < 0.6:
+                data[at] = rng.randrange(256)
+            elif roll < 0.8:
+                data[at : at + 4] = rng.choice(extremes)
+            else:
+                data = data[: max(at, 20)]
+        yield bytes(data)
+
+
+@pytest.mark.timeout(120)
+def test_mutated_images_load_or_get_a_documented_error() -> None:
+    """1,500 mutants of real files: each loads or raises an ExpenseError with a 413/415/422 (a
+    broken later TIFF directory raised Pillow's TypeError/KeyError/SyntaxError: a 500)."""
+    outcomes: dict[str, int] = {}
+    for data in _mutants(1500):
+        try:
+            load_document(data)
+            outcome = "loaded"
+        except ExpenseError as exc:
+            assert exc.status in (413, 415, 422), exc
+            outcome = exc.code
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert outcomes.get("loaded", 0) > 100 and outcomes.get("unreadable_document", 0) > 100
