@@ -593,8 +593,8 @@ def test_every_contract_error_shows_its_message_and_code(
     specs = [s for s in ERRORS.values() if s.sides != "cli" and s.code != "request_timeout"]
     for spec in specs:
         body = error_body(spec.code, f"{spec.meaning} 𝄞 {HOSTILE}", "req-1")
-        headers = {"retry-after": str(spec.retry_after)} if spec.retry_after else {}
-        stub.script.append(Reply(spec.status, body, headers=headers))
+        # no Retry-After here: it is waited for (test_retry_after_is_waited_for_...)
+        stub.script.append(Reply(spec.status, body))
     page = Page(browser, stub.url)
     page.read(*receipts[: len(specs)])
     for index, spec in enumerate(specs):
@@ -843,23 +843,31 @@ def test_retry_after_is_waited_for_then_given_up_or_stopped(
     page.close()
 
 
-_CONTRAST = """() => {
+# WCAG 2.x colour arithmetic, in the page: rgb() of a CSS colour, ratio() of two, background()
+# the first opaque background at or behind a node.
+_COLOURS = """
   const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => {
     const lin = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
     return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   };
   const ratio = (a, b) => {
-    const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+    const [hi, lo] = [lum(a.slice(0, 3)), lum(b)].sort((x, y) => y - x);
     return (hi + 0.05) / (lo + 0.05);
   };
-  const background = (node) => {  // the first opaque background behind node
+  const background = (node) => {
     for (; node && node.nodeType === 1; node = node.parentElement) {
       const colour = rgb(getComputedStyle(node).backgroundColor);
       if (colour.length === 3 || colour[3] === 1) return colour.slice(0, 3);
     }
     return [255, 255, 255];
   };
+"""
+
+_CONTRAST = (
+    "() => {"
+    + _COLOURS
+    + """
   const low = [];
   for (const node of document.querySelectorAll("body *")) {
     const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
@@ -872,23 +880,17 @@ _CONTRAST = """() => {
   }
   return low;
 }"""
+)
 
-_FOCUS_RING = """() => {
+_FOCUS_RING = (
+    "() => {"
+    + _COLOURS
+    + """
   const node = document.activeElement, style = getComputedStyle(node);
-  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
-  const lum = ([r, g, b]) => {
-    const lin = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-  };
-  let behind = node.parentElement;
-  while (behind && getComputedStyle(behind).backgroundColor === "rgba(0, 0, 0, 0)") {
-    behind = behind.parentElement;
-  }
-  const back = behind ? rgb(getComputedStyle(behind).backgroundColor) : [255, 255, 255];
-  const [hi, lo] = [lum(rgb(style.outlineColor)), lum(back)].sort((x, y) => y - x);
   return [node.id || node.tagName, style.outlineStyle, parseFloat(style.outlineWidth),
-          (hi + 0.05) / (lo + 0.05)];
+          ratio(rgb(style.outlineColor), background(node.parentElement))];
 }"""
+)
 
 
 def test_text_and_focus_rings_have_enough_contrast(
@@ -1000,8 +1002,8 @@ def test_a_token_no_header_can_carry_is_refused_before_sending(
 
 
 def test_a_browser_that_refuses_storage_still_reads(browser: Any, receipts: list[Path]) -> None:
-    """All cookies blocked: sessionStorage throws. The token is then simply not kept (the page
-    used to stop before enabling Read)."""
+    """All cookies blocked: sessionStorage throws. The token is then simply not kept (Read used
+    to do nothing: its handler threw on the storage before sending)."""
     with stub_service(auth="token") as stub:
         context = browser.new_context()
         context.add_init_script(
