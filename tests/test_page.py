@@ -687,6 +687,9 @@ def test_a_slow_request_can_be_stopped_from_the_keyboard(
     expect(stop).to_be_visible()
     assert 'id="stop"' in _active(page)  # focus follows the run: Enter again stops it
     expect(page.item(0)).to_have_attribute("data-state", "running")
+    # a slow answer shows that time passes (no spinner to animate; the seconds count)
+    expect(page.item(0).locator(".state")).to_have_text(re.compile(r"reading… [12] s"))
+    assert 'id="stop"' in _active(page)
     page.tab.keyboard.press("Enter")
     expect(page.tab.locator("#queue .item[data-state=stopped]")).to_have_count(3)
     expect(stop).to_be_hidden()

@@ -378,15 +378,24 @@
   async function process(item, questions, signal) {
     setState(item, "running", "reading…");
     const started = performance.now();
+    let waiting = false;  // the seconds read on while the request is out (a cold endpoint, OCR)
+    const ticking = setInterval(() => {
+      const seconds = Math.round((performance.now() - started) / 1000);
+      if (!waiting && item.state === "running") {
+        setState(item, "running", "reading… " + seconds + " s");
+      }
+    }, 1000);
     try {
       const body = await payloadOf(item, questions);
       let answer = await send(body, signal);
       for (let tries = 1; tries < MAX_TRIES; tries++) {
         const wait = retryAfter(answer.response);
         if (wait === null) break;
+        waiting = true;
         setState(item, "running", "waiting " + wait + " s to try again: " +
                  problemOf(answer.response, answer.data, answer.text));
         await pause(wait, signal);
+        waiting = false;
         setState(item, "running", "reading…");
         answer = await send(body, signal);
       }
@@ -421,6 +430,8 @@
     } catch (err) {
       if (err.name === "AbortError") stopped(item, "stopped while it was being read");
       else failed(item, err.message);
+    } finally {
+      clearInterval(ticking);
     }
   }
 
