@@ -751,6 +751,9 @@ def test_keyboard_focus_lands_on_the_results_and_survives_page_switches(
     assert _active(page).startswith("<tr") and 'data-row="2"' in _active(page)
     assert img.get_attribute("alt").endswith("page 3")
     assert item.locator(".box.hl[data-row='2']").count() == 1
+    # what a screen reader lists: the table says whose answers it holds, the buttons which page
+    expect(item.locator("table")).to_have_accessible_name(f"Answers for {receipts[0].name}")
+    expect(item.locator(".pages button").nth(2)).to_have_accessible_name("page 3")
     page.shot("stub-keyboard-page-3")
     page.close()
 

@@ -218,6 +218,7 @@
       viewer.append(el("p", "hint", "No preview of this page."));
     }
     const table = el("table", "answers");
+    table.setAttribute("aria-label", "Answers for " + item.name);  // a screen reader's table list
     const thead = table.createTHead().insertRow();
     for (const title of ["Field", "Answer", "Value", "Score", "Page"]) thead.append(el("th", "", title));
     const tbody = table.createTBody();
