@@ -24,6 +24,11 @@ variable "tags" {
   description = "Tags applied to every resource (passed to every module)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(var.tags) <= 50 && alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: at most 50, keys of 1-128 characters that do not start with \"aws:\" (reserved by AWS), values of at most 256 characters."
+  }
 }
 
 variable "create_repository" {
@@ -163,6 +168,11 @@ variable "model_env" {
   description = "Extra environment variables for the model container."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.model_env : can(regex("^[a-zA-Z_][a-zA-Z0-9_]*$", k)) && length(k) <= 1024 && length(v) <= 1024])
+    error_message = "model_env: names of letters, digits and underscores not starting with a digit (at most 1024 characters), values of at most 1024 characters (SageMaker's limits)."
+  }
 }
 
 variable "auth" {

@@ -370,3 +370,74 @@ run "sagemaker_longest_name_fits_aws_limits" {
     error_message = "At the name's limit the role (64), model (63) and endpoint configuration (63) names must still fit."
   }
 }
+
+# Tags and container environment within AWS's limits: each module checks its own inputs.
+
+run "ecr_image_tag_key_reserved_by_aws" {
+  command = plan
+  module {
+    source = "./modules/ecr_image"
+  }
+  variables {
+    name = "expense"
+    tags = { "aws:owner" = "x" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "function_url_tag_key_too_long" {
+  command = plan
+  module {
+    source = "./modules/function_url"
+  }
+  variables {
+    name          = "expense"
+    lambda_zip    = "tests/fixtures/handler.zip"
+    endpoint_name = "expense"
+    endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+    tags          = { (format("%129s", "k")) = "v" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "sagemaker_empty_tag_key" {
+  command = plan
+  module {
+    source = "./modules/sagemaker_endpoint"
+  }
+  variables {
+    name                = "expense"
+    image_uri           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/expense:latest"
+    ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/expense"]
+    tags                = { "" = "v" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "sagemaker_more_than_100_environment_variables" {
+  command = plan
+  module {
+    source = "./modules/sagemaker_endpoint"
+  }
+  variables {
+    name                = "expense"
+    image_uri           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/expense:latest"
+    ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/expense"]
+    environment         = { for i in range(101) : "V${i}" => "1" }
+  }
+  expect_failures = [var.environment]
+}
+
+run "sagemaker_environment_name_with_a_dot" {
+  command = plan
+  module {
+    source = "./modules/sagemaker_endpoint"
+  }
+  variables {
+    name                = "expense"
+    image_uri           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/expense:latest"
+    ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/expense"]
+    environment         = { "EXPENSE.MAX" = "1" }
+  }
+  expect_failures = [var.environment]
+}

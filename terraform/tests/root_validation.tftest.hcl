@@ -309,3 +309,59 @@ run "token_key_from_another_service" {
   }
   expect_failures = [var.token_kms_key_arn]
 }
+
+run "tag_key_reserved_by_aws" {
+  command = plan
+  variables {
+    tags = { "AWS:team" = "x" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "tag_value_too_long" {
+  command = plan
+  variables {
+    tags = { team = format("%257s", "x") }
+  }
+  expect_failures = [var.tags]
+}
+
+run "more_than_50_tags" {
+  command = plan
+  variables {
+    tags = { for i in range(51) : "k${i}" => "v" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "model_env_name_with_a_hyphen" {
+  command = plan
+  variables {
+    model_env = { "EXPENSE-MAX" = "1" }
+  }
+  expect_failures = [var.model_env]
+}
+
+run "model_env_name_starting_with_a_digit" {
+  command = plan
+  variables {
+    model_env = { "1ST" = "1" }
+  }
+  expect_failures = [var.model_env]
+}
+
+run "model_env_value_too_long" {
+  command = plan
+  variables {
+    model_env = { EXPENSE_X = format("%1025s", "x") }
+  }
+  expect_failures = [var.model_env]
+}
+
+run "fifty_tags_and_long_values_are_allowed" {
+  command = plan
+  variables {
+    tags      = merge({ for i in range(49) : "k${i}" => "v" }, { (format("%128s", "k")) = format("%256s", "v") })
+    model_env = { _EXPENSE_X1 = format("%1024s", "x") }
+  }
+}

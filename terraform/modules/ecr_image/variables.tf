@@ -63,4 +63,9 @@ variable "tags" {
   description = "Tags for the repository (in addition to the provider's default_tags)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(var.tags) <= 50 && alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: at most 50, keys of 1-128 characters that do not start with \"aws:\" (reserved by AWS), values of at most 256 characters."
+  }
 }

@@ -33,6 +33,11 @@ variable "environment" {
   description = "Environment variables for the model container."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(var.environment) <= 100 && alltrue([for k, v in var.environment : can(regex("^[a-zA-Z_][a-zA-Z0-9_]*$", k)) && length(k) <= 1024 && length(v) <= 1024])
+    error_message = "environment: at most 100 variables, names of letters, digits and underscores not starting with a digit (at most 1024 characters), values of at most 1024 characters (SageMaker's limits)."
+  }
 }
 
 variable "enable_network_isolation" {
@@ -178,6 +183,11 @@ variable "tags" {
   description = "Tags for every resource (in addition to the provider's default_tags)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(var.tags) <= 50 && alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: at most 50, keys of 1-128 characters that do not start with \"aws:\" (reserved by AWS), values of at most 256 characters."
+  }
 }
 
 variable "trust_source_conditions" {
