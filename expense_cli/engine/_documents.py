@@ -193,7 +193,18 @@ def to_gray(image: Image.Image) -> Image.Image:
 def _stretch(image: Image.Image) -> Image.Image:
     """A 16/32-bit integer or float image mapped linearly from its darkest to its lightest sample
     onto 0..255 (a blank page, or one with NaN or infinite samples, becomes white)."""
-    if image.mode != "F":
+    if image.mode.startswith("I;16"):
+        # Through numpy (Pillow has no extrema for big-endian I;16B, a Motorola-order TIFF) and
+        # a 65,536-entry table: no 32-bit copy of a page at the pixel limit (2 bytes a pixel).
+        import numpy as np
+
+        samples = np.asarray(image)
+        low, high = float(samples.min()), float(samples.max())
+        if high <= low:
+            return Image.new("L", image.size, 255)
+        table = np.clip((np.arange(65_536) - low) * (255 / (high - low)), 0, 255)
+        return Image.fromarray(table.astype(np.uint8)[samples])
+    if image.mode not in ("F", "I"):
         image = image.convert("I")
     extrema = image.getextrema()  # one band: (low, high)
     low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]

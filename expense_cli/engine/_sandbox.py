@@ -19,6 +19,7 @@ at most one budget of memory is in use; the caller's own memory never sees pdfiu
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import pickle
 import resource
@@ -161,7 +162,7 @@ def _serve() -> None:
         if pid == 0:  # the child
             os.close(read_end)
             try:
-                _child(request, memory, write_end)
+                _child(request, memory, seconds, write_end)
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -190,8 +191,12 @@ def _relay(read_end: int, pid: int, seconds: float, stdout: IO[bytes]) -> bytes:
     return b"ok" if code == 0 else b"died"
 
 
-def _child(request: bytes, memory: int, write_end: int) -> None:
+def _child(request: bytes, memory: int, seconds: float, write_end: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # A backstop should the helper die before it can kill us: the kernel stops a child that
+    # spins past its time in CPU seconds (SIGXCPU, then SIGKILL at the hard limit).
+    cpu = math.ceil(seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     result: tuple[str, object]
     try:
         target, args = pickle.loads(request)  # noqa: S301  (from isolated(), in our caller)

@@ -335,6 +335,7 @@ def _lab_tiff() -> bytes:
         ("16-bit png", png_bytes(_wide("uint16", 65535, 1000))),
         ("16-bit png, 12 bits used", png_bytes(_wide("uint16", 4095, 300))),
         ("16-bit tiff", png_bytes(_wide("uint16", 60000, 2000), "TIFF")),
+        ("16-bit big-endian tiff", png_bytes(_wide(">u2", 60000, 2000), "TIFF")),
         ("32-bit tiff", png_bytes(_wide("int32", 1_000_000, -5), "TIFF")),
         ("float tiff 0..1", png_bytes(_wide("float32", 1.0), "TIFF")),
         ("cielab tiff", _lab_tiff()),

@@ -66,6 +66,8 @@ def server_url(engine: Engine) -> Iterator[str]:
     ("name", "status", "code"),
     [
         ("pdf_flate_400mb", 413, "document_too_large"),
+        ("pdf_forms_6x10", 413, "document_too_large"),
+        ("pdf_encrypted_user_password", 422, "unreadable_document"),
         ("pdf_text_240k_words", 413, "document_too_large"),
         ("png_bomb_10k", 413, "document_too_large"),
         ("png_prefix_pdf", 422, "unreadable_document"),
