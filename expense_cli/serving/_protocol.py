@@ -19,8 +19,9 @@
   ``_service.py``): the rest of the body may drain for ``header_timeout_s``, then the
   connection is closed, so a refused client cannot keep it open by dripping bytes.
 * **Malformed HTTP** (bad or conflicting ``Content-Length``, ``Transfer-Encoding`` together
-  with ``Content-Length``, bad request lines, headers over h11's 16 KiB) is answered 400 ``bad_request`` with the contract's
-  ``{"error": {"code", "message"}}`` body instead of uvicorn's ``text/plain`` reply.
+  with ``Content-Length``, bad request lines, a request head over h11's 16 KiB) is answered
+  400 ``bad_request`` with the contract's ``{"error": {"code", "message"}}`` body instead of
+  uvicorn's ``text/plain`` reply.
 """
 
 from __future__ import annotations

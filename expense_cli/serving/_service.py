@@ -1,13 +1,14 @@
 """Model loading, admission control, the OCR thread pool and the micro-batcher, for one app.
 
-Flow of an invocation: body read with the size cap (413) within ``body_timeout_s`` (504) →
+Flow of an invocation: body read with the size cap (413) within ``body_timeout_s`` (408) →
 admission (at most ``max_concurrency + max_queue`` requests in the server, else 429) → parse
 (400/415) → a processing slot (``max_concurrency``) → load + OCR in the thread pool → one batched
-forward shared with concurrent requests (:class:`MicroBatcher`) → JSON. A request is admitted
-only once its whole body has arrived, so clients that stall mid-body hold a connection (bounded
-by ``_protocol.py``'s cap and this body timeout) but never an admission slot. The whole request
-has ``request_timeout_s`` (504). The model loads in a background thread at startup; until then
-requests get 503.
+forward shared with concurrent requests (:class:`MicroBatcher`) → the web page's previews when
+asked (``page_images``) → JSON. A request is admitted only once its whole body has arrived, so
+clients that stall mid-body hold a connection (bounded by ``_protocol.py``'s cap and this body
+timeout) but never an admission slot. The whole request, previews included, has
+``request_timeout_s`` (504) and keeps its admission place until its work ends. The model loads
+in a background thread at startup; until then requests get 503.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class Service:
                 retry_after=1,
             )
         self._admitted += 1
-        task: asyncio.Future[tuple[Result, int]] | None = None
+        task: asyncio.Future[tuple[Result, int, dict[str, Any]]] | None = None
         try:
             invocation = parse_invocation(
                 body,
@@ -144,10 +145,10 @@ class Service:
                 request_limits(self.settings.engine.limits, self.settings.body_limit),
             )
             info["questions"] = len(invocation.questions or ())
-            task = asyncio.ensure_future(self._process(engine, invocation, info))
+            task = asyncio.ensure_future(self._answer(engine, invocation, info))
             task.add_done_callback(self._release)
             try:
-                result, batch = await asyncio.wait_for(
+                result, batch, answer = await asyncio.wait_for(
                     asyncio.shield(task), max(0.0, deadline - time.perf_counter())
                 )
             except TimeoutError:
@@ -158,17 +159,6 @@ class Service:
             if task is None:
                 self._admitted -= 1
         timings = {**result.timings, **info.get("timings", {})}
-        answer = result.to_dict()
-        if invocation.page_images:  # the web page's previews of the pages with answers
-            preview_start = time.perf_counter()
-            answer["page_images"] = await asyncio.get_running_loop().run_in_executor(
-                self._pool,
-                page_images,
-                invocation.document,
-                answer_pages(answer),
-                self.settings.engine.limits,
-            )
-            timings["preview"] = (time.perf_counter() - preview_start) * 1000
         timings["total"] = (time.perf_counter() - start) * 1000
         info.update(pages=result.pages, batch=batch, timings=timings)
         timing = ", ".join(f"{stage};dur={ms:.1f}" for stage, ms in timings.items())
@@ -198,10 +188,29 @@ class Service:
                 "the client closed the connection before sending the whole body"
             ) from None
 
-    def _release(self, task: asyncio.Future[tuple[Result, int]]) -> None:
+    def _release(self, task: asyncio.Future[tuple[Result, int, dict[str, Any]]]) -> None:
         self._admitted -= 1
         if not task.cancelled():
             task.exception()  # retrieved: a timed-out request's late failure is not "lost"
+
+    async def _answer(
+        self, engine: EngineLike, invocation: Invocation, info: dict[str, Any]
+    ) -> tuple[Result, int, dict[str, Any]]:
+        """The result, its batch size and its JSON answer, with the web page's previews of the
+        pages with answers when asked: all within the request's time limit and admission."""
+        result, batch = await self._process(engine, invocation, info)
+        answer = result.to_dict()
+        if invocation.page_images:
+            start = time.perf_counter()
+            answer["page_images"] = await asyncio.get_running_loop().run_in_executor(
+                self._pool,
+                page_images,
+                invocation.document,
+                answer_pages(answer),
+                self.settings.engine.limits,
+            )
+            info["timings"]["preview"] = (time.perf_counter() - start) * 1000
+        return result, batch, answer
 
     async def _process(
         self, engine: EngineLike, invocation: Invocation, info: dict[str, Any]

@@ -253,6 +253,42 @@ def test_slow_documents_get_504(engine: Engine, receipt_png: bytes) -> None:
         assert after.status_code == 200, after.text[:300]
 
 
+def test_page_previews_count_against_the_time_limit_and_admission(
+    engine: Engine, small_receipt_png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering the web page's previews (``page_images``) is part of the request: a slow
+    one is answered 504 at the request's time limit (not whenever it ends), and it keeps its
+    admission place until it ends (so a flood of them is refused 429, not queued unbounded)."""
+    from expense_cli.serving import _service
+
+    gate, entered = threading.Event(), threading.Event()
+
+    def slow_previews(*args: object) -> list[object]:
+        entered.set()
+        gate.wait(30)
+        return []
+
+    monkeypatch.setattr(_service, "page_images", slow_previews)
+    settings = Settings(request_timeout_s=2.0, max_concurrency=1, max_queue=0)
+    payload = {"document": b64(small_receipt_png), "page_images": True}
+    with running_server(create_app(settings, engine=engine)) as url:
+        try:
+            response = post(url, json=payload)
+            assert entered.is_set()  # the previews were under way
+            assert response.status_code == 504, response.text[:300]
+            assert error_of(response)["code"] == "timeout"
+            busy = post(url, json={"document": b64(small_receipt_png)})
+            assert busy.status_code == 429  # the previews still hold the one place
+        finally:
+            gate.set()
+        for _ in range(100):  # the place frees once the previews end
+            after = post(url, json={"document": b64(small_receipt_png)})
+            if after.status_code != 429:
+                break
+            threading.Event().wait(0.05)
+        assert after.status_code == 200, after.text[:300]
+
+
 def test_a_bug_is_a_500_without_traceback(
     engine: Engine, receipt_png: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
