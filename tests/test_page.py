@@ -507,6 +507,31 @@ def test_proxy_signs_every_request_for_the_urls_region(
     page.close()
 
 
+def test_the_proxy_with_credentials_the_url_refuses(
+    browser: Any, server_url: str, iam: Credentials, files: dict[str, Path]
+) -> None:
+    """AWS's own 403 through ``serve --deployment``: about the AWS credentials, not a token
+    (the page used to say 'The access token was refused' and focus a hidden token box)."""
+    from botocore.credentials import Credentials as BotoCredentials
+
+    from expense_cli.aws import FunctionUrlTarget
+    from expense_cli.serving._proxy import create_proxy_app
+
+    handler = handler_app.Handler(HandlerSettings(endpoint_name="page"))
+    with function_url(handler, iam=iam) as url:
+        wrong = BotoCredentials(iam.access_key, "not-the-secret")
+        target = FunctionUrlTarget(url, auth="iam", region=iam.region, credentials=wrong)
+        with running_server(create_proxy_app(target), ready=False) as proxy:
+            page = Page(browser, proxy)
+            page.read(files["png"])
+            problem = page.item(0).locator(".problem").inner_text()
+            assert problem.startswith("The request was refused: Forbidden"), problem
+            assert "(403 Forbidden)" in problem and "lambda:InvokeFunctionUrl" in problem
+            assert "token" not in problem
+            assert page.tab.evaluate("document.activeElement.id") != "token"
+            page.close()
+
+
 def test_the_stand_in_refuses_unsigned_and_wrongly_signed_requests(
     proxy_url: str, iam: Credentials
 ) -> None:

@@ -414,10 +414,15 @@
           message += "; this file is " + item.file.size.toLocaleString("en") + " bytes, " +
                      body.length.toLocaleString("en") + " as the request (base64 in JSON)";
         }
-        if (response.status === 401 || response.status === 403) {
+        if ((response.status === 401 || response.status === 403) && config.auth === "token") {
           message = (response.status === 401 ? "An access token is needed: "
                                              : "The access token was refused: ") + message;
           tokenInput.focus();
+        } else if (response.status === 401 || response.status === 403) {
+          // no token here: the function URL refused `serve --deployment`'s signed request
+          message = "The request was refused: " + message + ". With expense-cli serve " +
+                    "--deployment, check that its AWS credentials (--profile, --region) may " +
+                    "call lambda:InvokeFunctionUrl on the function.";
         }
         failed(item, message);
         return;
