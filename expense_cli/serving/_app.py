@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..contract import ContractError, error_body
+from ..contract import ContractError
 from ..page import PAGE_HEADERS, page_config, page_file
 from ._access import AccessLog
-from ._errors import Internal, error_response, json_response
+from ._errors import ERROR_HANDLERS, Internal, error_response, json_response
 from ._runtime import as_runtime_response
 from ._service import EngineLike, Loader, Service, load_engine
 from ._settings import Settings
@@ -112,21 +112,6 @@ def create_app(
         body = page_config(auth="none", fetches_urls=False)
         return Response(body, headers=PAGE_HEADERS, media_type="application/json")
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        code = codes.get(exc.status_code, "bad_request")
-        messages = {
-            404: f"no such path: {request.url.path}",
-            405: f"{request.method} is not allowed on {request.url.path}",
-        }
-        message = messages.get(exc.status_code, str(exc.detail))
-        info_of(request)["error"] = code
-        return json_response(error_body(code, message), exc.status_code, dict(exc.headers or {}))
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        return error_response(Internal("internal server error"))
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.start()
@@ -145,7 +130,7 @@ def create_app(
             Route("/config.json", config, methods=["GET"]),
             Route("/static/{name}", page, methods=["GET"]),
         ],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers=ERROR_HANDLERS,
         lifespan=lifespan,
     )
     app.state.service = service

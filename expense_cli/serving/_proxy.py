@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from ..contract import FUNCTION_URL_MAX_BODY, ContractError
 from ..page import PAGE_HEADERS, page_config, page_file
-from ._errors import error_response
+from ._errors import ERROR_HANDLERS, error_response
 from ._requests import check_encoding, read_body
 
 if TYPE_CHECKING:
@@ -89,5 +89,6 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
             Route("/static/{name}", page, methods=["GET"]),
             Route("/invocations", forward, methods=["POST"]),
         ],
+        exception_handlers=ERROR_HANDLERS,
         lifespan=lifespan,
     )

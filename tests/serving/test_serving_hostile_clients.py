@@ -280,16 +280,19 @@ def test_the_identity_coding_is_no_coding(protocol_url: str, coding: str) -> Non
     assert response.json()["error"]["code"] == "missing_document"
 
 
+class Unreachable:
+    """A function URL target for ``serve --deployment``'s proxy that must not be reached."""
+
+    url = "https://unreachable.invalid/"
+
+    def authorize(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        raise AssertionError("nothing should be forwarded")
+
+
 def test_the_deployment_proxy_refuses_compressed_bodies_too() -> None:
     """``serve --deployment`` forwards body and Content-Type only: a gzipped body would reach
     the function URL without its coding. It is refused here, before anything is forwarded."""
     from expense_cli.serving._proxy import create_proxy_app
-
-    class Unreachable:
-        url = "https://unreachable.invalid/"
-
-        def authorize(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-            raise AssertionError("nothing should be forwarded")
 
     app = create_proxy_app(Unreachable())  # type: ignore[arg-type]
     with TestClient(app) as client:
@@ -333,3 +336,46 @@ def test_the_request_head_limit_is_exactly_16_kib(
     assert reply is not None and reply.status == status, (total, reply)
     if status == 400:
         assert "larger than 16384 bytes" in reply.json()["error"]["message"]
+
+
+# ------------------------------------------------------- the deployment proxy's own errors
+
+PROXY_ROUTING: list[tuple[str, str, int, str]] = [
+    ("GET", "/nope", 404, "not_found"),
+    ("GET", "/\U0001f9fe", 404, "not_found"),
+    ("PUT", "/invocations", 405, "method_not_allowed"),
+    ("GET", "/invocations", 405, "method_not_allowed"),
+    ("DELETE", "/", 405, "method_not_allowed"),
+    ("POST", "/config.json", 405, "method_not_allowed"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), PROXY_ROUTING)
+def test_the_deployment_proxy_answers_routing_errors_in_json(
+    method: str, path: str, status: int, code: str
+) -> None:
+    """The page's proxy speaks the same contract as the server: no text/plain 404/405."""
+    from expense_cli.serving._proxy import create_proxy_app
+
+    with TestClient(create_proxy_app(Unreachable())) as client:  # type: ignore[arg-type]
+        response = client.request(method, path, content=b"{}")
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_failure_in_the_deployment_proxy_is_a_json_500_without_internals() -> None:
+    """Signing can fail (say, expired credentials): the page gets the contract's 500."""
+    from expense_cli.serving._proxy import create_proxy_app
+
+    class Broken(Unreachable):
+        def authorize(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+            raise RuntimeError("secret internals /home/me/.aws/credentials")
+
+    app = create_proxy_app(Broken())  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/invocations", json={"document": "eA=="})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "secret" not in response.text
