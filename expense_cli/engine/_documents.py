@@ -116,7 +116,28 @@ _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyErro
                   struct.error, ZeroDivisionError)  # fmt: skip
 
 
+def _without_icc(png: bytes) -> bytes:
+    """A PNG without its ``iCCP`` chunk. Pages are read in gray without colour management, so the
+    profile is never used, but Pillow inflates it on open and refuses the whole image when it
+    inflates past 1 MB (printer and scanner profiles can be 2-4 MB; the same profile in a JPEG
+    loads). A malformed chunk list is left for Pillow to report."""
+    at, kept, dropped = 8, [png[:8]], False
+    while at + 12 <= len(png):
+        (size,) = struct.unpack(">I", png[at : at + 4])
+        end = at + 12 + size
+        if end > len(png):
+            break
+        if png[at + 4 : at + 8] == b"iCCP":
+            dropped = True
+        else:
+            kept.append(png[at:end])
+        at = end
+    return b"".join([*kept, png[at:]]) if dropped else png
+
+
 def _load_image(data: bytes, mime: str, limits: Limits) -> list[Page]:
+    if mime == "image/png":
+        data = _without_icc(data)
     with quiet_pillow():  # we enforce our own, lower pixel limits from the headers
         try:
             image = Image.open(io.BytesIO(data))

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from ..contract import sniff_type
 from ._config import Limits
-from ._documents import quiet_pillow, to_gray
+from ._documents import _without_icc, quiet_pillow, to_gray
 from ._sandbox import isolated
 
 __all__ = ["answer_pages", "page_images"]
@@ -58,6 +58,8 @@ def page_images(
         # pdfium in a child process with a budget, like load_document (_sandbox.py)
         rendered = isolated(_render_pdf, data, wanted, max_side, what="this PDF's pages")
         return [_entry(number, image, max_side) for number, image in rendered]
+    if sniff_type(data) == "image/png":
+        data = _without_icc(data)  # as load_document read it
     with quiet_pillow(), Image.open(io.BytesIO(data)) as image:
         for number in wanted:
             try:

@@ -454,3 +454,18 @@ def test_small_and_narrow_pdf_pages_render_like_small_images(
     (page,) = load_document(_pdf_pages(1, box))
     assert page.needs_ocr and page.image is not None
     assert page.image.size == pytest.approx(size, abs=1)
+
+
+@pytest.mark.parametrize("profile", [2_000_000, 50_000_000])
+def test_a_png_colour_profile_of_any_size_neither_refuses_nor_costs(profile: int) -> None:
+    """Pillow alone refused a PNG whose ICC profile inflates past 1 MB; the profile is never
+    used (pages are gray), so it is skipped, in the page and in its preview alike."""
+    from expense_cli.engine._preview import page_images
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the chunks around it still count
+    data = png_bytes(SMALL, "PNG", icc_profile=bytes(profile), exif=exif)
+    (page,) = load_document(data)
+    assert page.image is not None and page.image.size == (SMALL.height, SMALL.width)
+    (preview,) = page_images(data, [1], Limits())
+    assert (preview["width"], preview["height"]) == (SMALL.height, SMALL.width)

@@ -569,6 +569,13 @@ CASES: tuple[Case, ...] = (
          what="GIF logical screen 65535×65535 around a 1×1 frame"),
     Case("jpeg_sof_65k", _jpeg_huge_sof, DocumentTooLarge,
          what="JPEG SOF declaring 65500×65500"),
+    # colour profiles (never used: pages are read in gray)
+    Case("png_icc_2mb", lambda: _save(_small(), "PNG", icc_profile=bytes(2_000_000)), None,
+         what="PNG whose ICC profile inflates to 2 MB (Pillow alone refuses past 1 MB)"),
+    Case("png_icc_bomb_200mb", lambda: _save(_small(), "PNG", icc_profile=bytes(200_000_000)),
+         None, what="PNG whose ICC profile inflates to 200 MB: skipped, never inflated"),
+    Case("jpeg_icc_16mb", lambda: _save(_small(), "JPEG", icc_profile=bytes(16_000_000)), None,
+         what="JPEG carrying a 16 MB ICC profile in 245 APP2 segments"),
     # animations: the first frame only
     Case("gif_2000_frames", lambda: _animated("GIF", 2000), None,
          what="animated GIF, 2000 frames → page 1 only"),
