@@ -469,3 +469,37 @@ def test_a_png_colour_profile_of_any_size_neither_refuses_nor_costs(profile: int
     assert page.image is not None and page.image.size == (SMALL.height, SMALL.width)
     (preview,) = page_images(data, [1], Limits())
     assert (preview["width"], preview["height"]) == (SMALL.height, SMALL.width)
+
+
+def test_incremental_updates_and_wrong_xref_tables_read_what_a_viewer_shows() -> None:
+    from tests.hardening.hostile import pdf_incremental_update, pdf_wrong_xref
+
+    (updated,) = load_document(pdf_incremental_update(b"TOTAL 1.00", b"TOTAL 2.00 PAID"))
+    assert updated.words == ["TOTAL", "2.00", "PAID"]
+    (rebuilt,) = load_document(pdf_wrong_xref(b"ACME 3.50"))
+    assert rebuilt.words == ["ACME", "3.50"]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_puts_the_corner_where_a_viewer_shows_it(orientation: int) -> None:
+    """A black mark in the stored image's top-left corner, then EXIF orientation 1..8: the page
+    and its preview show it where a viewer does (ImageOps.exif_transpose's table)."""
+    from expense_cli.engine._preview import page_images
+
+    stored = Image.new("L", (60, 30), 255)
+    stored.paste(0, (0, 0, 12, 6))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = png_bytes(stored, "JPEG", exif=exif, quality=100)
+    turned = orientation >= 5
+    corner = {1: (0, 0), 2: (1, 0), 3: (1, 1), 4: (0, 1), 5: (0, 0), 6: (1, 0), 7: (1, 1),
+              8: (0, 1)}[orientation]  # fmt: skip
+    (page,) = load_document(data)
+    (preview,) = page_images(data, [1], Limits())
+    shown = Image.open(io.BytesIO(base64.b64decode(preview["image"].split(",", 1)[1])))
+    for image in (page.image, shown):
+        assert image is not None and image.size == ((30, 60) if turned else (60, 30))
+        box = image.point(lambda v: v < 128 and 255).getbbox()
+        assert box is not None
+        x, y = box[0] > 0, box[1] > 0  # the mark touches the right / bottom edge instead
+        assert (int(x), int(y)) == corner, (orientation, box)

@@ -305,6 +305,32 @@ def encrypted_pdf(
     )
 
 
+def pdf_incremental_update(old: bytes, new: bytes) -> bytes:
+    """A text page showing ``old``, then an incremental update (appended object 5 and xref
+    section with /Prev) that replaces its content with ``new``: readers show ``new``."""
+    import re
+
+    base = _pdf_text(old)
+    previous = int(re.findall(rb"startxref\n(\d+)", base)[-1])
+    content = _stream(b"BT /F1 12 Tf 72 770 Td (" + new + b") Tj ET")
+    body = b"5 0 obj\n" + content + b"\nendobj\n"
+    xref = len(base) + len(body)
+    return (
+        base
+        + body
+        + b"xref\n0 1\n0000000000 65535 f \n5 1\n%010d 00000 n \n" % len(base)
+        + b"trailer\n<< /Size 6 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+        % (previous, xref)
+    )
+
+
+def pdf_wrong_xref(text: bytes) -> bytes:
+    """A text page whose xref table points every object at offset 1 (readers rebuild it)."""
+    import re
+
+    return re.sub(rb"\d{10} 00000 n", b"0000000001 00000 n", _pdf_text(text))
+
+
 def _pdf_actions() -> bytes:
     """A text page whose catalog runs JavaScript on open and whose page launches a program on
     open: a reader that only extracts text must ignore both."""
