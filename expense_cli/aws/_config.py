@@ -110,15 +110,47 @@ class ProjectConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProjectConfig:
-        known = {f.name for f in dataclasses.fields(DeploySettings)}
-        raw = data.get("settings") or {}
-        settings = DeploySettings(**{k: v for k, v in raw.items() if k in known})
+        """Raises ValueError naming the first value of the wrong type (a hand-edited file)."""
+        raw = _mapping(data, "settings")
+        given = {f.name: raw[f.name] for f in dataclasses.fields(DeploySettings) if f.name in raw}
+        for name, value in given.items():
+            _check_type(name, value)
+        token = data.get("auth_token")
+        if token is not None and not isinstance(token, str):
+            raise ValueError(f"auth_token must be text, not {token!r}")
         return cls(
-            settings=settings,
-            outputs=dict(data.get("outputs") or {}),
-            auth_token=data.get("auth_token"),
-            image={str(k): str(v) for k, v in (data.get("image") or {}).items()},
+            settings=DeploySettings(**given),
+            outputs=dict(_mapping(data, "outputs")),
+            auth_token=token,
+            image={str(k): str(v) for k, v in _mapping(data, "image").items()},
         )
+
+
+def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be an object, not {value!r}"[:200])
+    return value
+
+
+_DEFAULTS = DeploySettings()
+
+
+def _check_type(name: str, value: Any) -> None:
+    """A remembered setting has the type of its default (text where the default is None)."""
+    default = getattr(_DEFAULTS, name)
+    if default is None:
+        ok, kind = value is None or isinstance(value, str), "text or null"
+    elif isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    else:
+        ok, kind = isinstance(value, str), "text"
+    if not ok:
+        raise ValueError(f"settings.{name} must be {kind}, not {value!r}"[:200])
 
 
 def state_dir(project_dir: Path | None = None) -> Path:

@@ -53,6 +53,66 @@ def test_unknown_keys_are_ignored_and_broken_files_reported(tmp_path: Path) -> N
         load_config(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            '{"settings": {"max_instances": "4"}}',
+            "settings.max_instances must be a whole number, not '4'",
+        ),
+        (
+            '{"settings": {"max_instances": 4.5}}',
+            "settings.max_instances must be a whole number, not 4.5",
+        ),
+        (
+            '{"settings": {"min_instances": true}}',
+            "settings.min_instances must be a whole number, not True",
+        ),
+        ('{"settings": {"name": 5}}', "settings.name must be text, not 5"),
+        ('{"settings": {"region": 7}}', "settings.region must be text or null, not 7"),
+        (
+            '{"settings": {"serverless": "yes"}}',
+            "settings.serverless must be true or false, not 'yes'",
+        ),
+        (
+            '{"settings": {"image_uri": ["x"]}}',
+            "settings.image_uri must be text or null, not ['x']",
+        ),
+        ('{"settings": []}', "settings must be an object, not []"),
+        ('{"settings": "expense"}', "settings must be an object, not 'expense'"),
+        (
+            '{"outputs": [["function_url", 1]]}',
+            "outputs must be an object, not [['function_url', 1]]",
+        ),
+        ('{"image": "expense:1"}', "image must be an object, not 'expense:1'"),
+        (
+            '{"auth_token": 12345678901234567890}',
+            "auth_token must be text, not 12345678901234567890",
+        ),
+    ],
+)
+def test_a_hand_edited_config_of_the_wrong_types_is_reported(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    """Seen as a user: `"max_instances": "4"` made `deploy` crash ("internal error: TypeError:
+    '<' not supported ..."), `"region": 7` too, and `"serverless": "yes"` reached Terraform."""
+    (tmp_path / ".expense").mkdir()
+    config_file = tmp_path / ".expense" / "config.json"
+    config_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert caught.value.message == (
+        f"{config_file} is not a valid expense-cli config ({reason}): fix or delete it"
+    )
+
+
+def test_every_setting_of_the_right_type_loads(tmp_path: Path) -> None:
+    """Whatever `save_config` writes (every field set, nulls included) loads back."""
+    settings = DeploySettings(region="eu-west-1", serverless=True, kms_key=None, model="📄/m")
+    save_config(ProjectConfig(settings=settings, auth_token=None), tmp_path)
+    assert load_config(tmp_path).settings == settings
+
+
 def test_write_private_never_follows_a_symlink_at_a_predictable_name(tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
