@@ -329,10 +329,11 @@ def deploy(
 ) -> None:
     """Build + push the model image, apply the Terraform stack, wait, print the function URL.
 
-    Everything that can fail early is checked before anything is created: Docker answers, AWS
-    credentials and region (STS), the quotas that can be read, then the estimated monthly cost
-    is shown; after the confirmation the model is fetched and the image built, and the registry
-    logged in to, before the ECR repository exists."""
+    Everything that can fail early is checked before anything is created: the settings, Docker
+    answers, AWS credentials and region (STS), on a first deploy that no resource has its names,
+    the quotas that can be read; then the estimated monthly cost is shown; after the
+    confirmation the model is fetched and the image built, and the registry logged in to, before
+    the ECR repository exists. Ctrl-C lets Terraform stop cleanly (twice: kills it)."""
     require_extra("deploy", "deploy")
     project = _project()
     config = load_config(project)
