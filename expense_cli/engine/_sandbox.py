@@ -19,10 +19,10 @@ at most one budget of memory is in use; the caller's own memory never sees pdfiu
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import os
 import pickle
-import resource
 import select
 import signal
 import struct
@@ -61,6 +61,9 @@ def isolated(
     ``seconds`` of time; ``target`` and ``args`` must pickle. Its :class:`ExpenseError` is raised
     here as it was; running out of memory or time is a :class:`DocumentTooLarge` naming
     ``what``; any other exception in the child is a ``RuntimeError`` here (a bug)."""
+    if not hasattr(os, "fork"):  # Windows: no fork; pdfium runs here, without a budget
+        with _LOCK:
+            return target(*args)
     request = pickle.dumps((target, args), protocol=pickle.HIGHEST_PROTOCOL)
     with _LOCK:
         status, data = _call(request, seconds, memory)
@@ -192,11 +195,17 @@ def _relay(read_end: int, pid: int, seconds: float, stdout: IO[bytes]) -> bytes:
 
 
 def _child(request: bytes, memory: int, seconds: float, write_end: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    # A backstop should the helper die before it can kill us: the kernel stops a child that
-    # spins past its time in CPU seconds (SIGXCPU, then SIGKILL at the hard limit).
+    import resource
+
+    # The CPU limit is a backstop should the helper die before it can kill us: the kernel stops
+    # a child that spins past its time in CPU seconds (SIGXCPU, then SIGKILL at the hard limit).
     cpu = math.ceil(seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    for limit, value in (
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+    ):
+        with contextlib.suppress(OSError, ValueError):  # macOS refuses RLIMIT_AS: time holds
+            resource.setrlimit(limit, value)
     result: tuple[str, object]
     try:
         target, args = pickle.loads(request)  # noqa: S301  (from isolated(), in our caller)
