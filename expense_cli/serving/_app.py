@@ -133,6 +133,7 @@ def create_app(
         exception_handlers=ERROR_HANDLERS,
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # /invocations/ is a JSON 404, not a 307 to the Host
     app.state.service = service
     app.add_middleware(AccessLog)
     return app

@@ -82,7 +82,7 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
         finally:
             await client.aclose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", page, methods=["GET"]),
             Route("/config.json", config, methods=["GET"]),
@@ -92,3 +92,5 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
         exception_handlers=ERROR_HANDLERS,
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # as the model server (_app.py)
+    return app

@@ -379,3 +379,61 @@ def test_a_failure_in_the_deployment_proxy_is_a_json_500_without_internals() -> 
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["code"] == "internal_error"
     assert "secret" not in response.text
+
+
+# ------------------------------------------------------------------------------ absurd paths
+
+ABSURD_PATHS: list[tuple[str, bytes, int, str]] = [
+    ("POST", b"/invocations/", 404, "not_found"),
+    ("GET", b"/ping/", 404, "not_found"),
+    ("GET", b"/static/app.js/", 404, "not_found"),
+    ("POST", b"/endpoints/x/invocations/", 404, "not_found"),
+    ("GET", b"/execution-parameters/", 404, "not_found"),
+    ("POST", b"//invocations", 404, "not_found"),
+    ("GET", b"/ping/..", 404, "not_found"),
+    ("GET", b"/ping/../ping/", 404, "not_found"),
+    ("GET", b"/ping%00", 404, "not_found"),
+    ("GET", b"/%2e%2e/ping", 404, "not_found"),
+    ("GET", b"/static/..%2f..%2fcontract.py", 404, "not_found"),
+    ("POST", b"?/invocations", 404, "not_found"),
+    ("HEAD", b"/invocations", 405, "method_not_allowed"),
+    ("OPTIONS", b"/ping", 405, "method_not_allowed"),
+    ("PUT", b"/invocations", 405, "method_not_allowed"),
+    ("DELETE", b"/endpoints/x/invocations", 405, "method_not_allowed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    ABSURD_PATHS,
+    ids=[f"{m}-{p.decode()}" for m, p, _, _ in ABSURD_PATHS],
+)
+def test_absurd_paths_get_a_json_error_and_no_redirect(
+    protocol_url: str, method: str, path: bytes, status: int, code: str
+) -> None:
+    """Never a 307 (Starlette's trailing-slash redirect named the request's Host header in its
+    Location, with an empty body); always the contract's JSON error."""
+    raw = (
+        method.encode()
+        + b" "
+        + path
+        + b" HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    with open_socket(protocol_url) as sock:
+        sock.sendall(raw)
+        reply = read_reply(sock)
+    assert reply is not None and reply.status == status, (path, reply)
+    assert "location" not in reply.headers
+    if method != "HEAD":
+        assert reply.headers["content-type"] == "application/json"
+        assert reply.json()["error"]["code"] == code
+
+
+def test_the_deployment_proxy_does_not_redirect_trailing_slashes() -> None:
+    from expense_cli.serving._proxy import create_proxy_app
+
+    with TestClient(create_proxy_app(Unreachable())) as client:  # type: ignore[arg-type]
+        response = client.post("/invocations/", content=b"{}", follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
