@@ -618,8 +618,10 @@ def test_every_contract_error_shows_its_message_and_code(
     specs = [s for s in ERRORS.values() if s.sides != "cli" and s.code != "request_timeout"]
     for spec in specs:
         body = error_body(spec.code, f"{spec.meaning} 𝄞 {HOSTILE}", "req-1")
-        # no Retry-After here: it is waited for (test_retry_after_is_waited_for_...)
-        stub.script.append(Reply(spec.status, body))
+        # 429 and 503 are sent four times (test_retry_after_is_waited_for_...), here at once
+        again = spec.status in (429, 503)
+        headers = {"retry-after": "0"} if again else {}
+        stub.script.extend([Reply(spec.status, body, headers=headers)] * (4 if again else 1))
     page = Page(browser, stub.url)
     page.read(*receipts[: len(specs)])
     for index, spec in enumerate(specs):
@@ -664,7 +666,7 @@ def test_every_contract_error_shows_its_message_and_code(
 def test_any_failed_answer_gets_a_readable_message(
     browser: Any, stub: Stub, receipts: list[Path], reply: Reply, expected: list[str]
 ) -> None:
-    stub.script.append(reply)
+    stub.script.extend([reply] * (4 if reply.status in (429, 503) else 1))  # sent 4 times
     page = Page(browser, stub.url)
     page.read(receipts[0], receipts[1])  # the next document still gets read
     item = page.item(0)
@@ -851,14 +853,16 @@ def test_hostile_answers_stay_text_and_fit_narrow_screens(
 def test_retry_after_is_waited_for_then_given_up_or_stopped(
     browser: Any, stub: Stub, receipts: list[Path]
 ) -> None:
-    """429/503 with Retry-After (the model loading, throttling): sent again after the wait, at
-    most three times in all, as the CLI does; Stop ends a wait at once."""
+    """429/503 (the model loading, throttling, AWS's own 429 without a header): sent again after
+    Retry-After (at most 30 s) or 1, 2, 4 s without one, four sends in all, as the CLI does
+    (expense_cli/targets.py); Stop ends a wait at once."""
     loading = error_body("model_not_ready", "the model is loading; retry in 1 s")
     throttled = error_body("throttled", "too many requests")
+    creating = error_body("endpoint_not_ready", "creating")
     stub.script.extend(
-        [Reply(503, loading, headers={"retry-after": "1"}), Reply(body=result())]
-        + [Reply(429, throttled, headers={"retry-after": "0"})] * 3
-        + [Reply(503, error_body("endpoint_not_ready", "creating"), headers={"retry-after": "30"})]
+        [Reply(503, loading), Reply(body=result())]  # no Retry-After: 1 s
+        + [Reply(429, throttled, headers={"retry-after": "0"})] * 4
+        + [Reply(503, creating, headers={"retry-after": "3600"})]
     )
     page = Page(browser, stub.url)
     page.tab.set_input_files("#file", [str(p) for p in receipts[:3]])
@@ -870,7 +874,7 @@ def test_retry_after_is_waited_for_then_given_up_or_stopped(
     expect(page.item(2).locator(".state")).to_contain_text("waiting 30 s", timeout=10_000)
     page.tab.click("#stop")
     expect(page.item(2)).to_have_attribute("data-state", "stopped")
-    assert len(stub.requests) == 2 + 3 + 1
+    assert len(stub.requests) == 2 + 4 + 1
     page.close()
 
 

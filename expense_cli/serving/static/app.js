@@ -356,15 +356,14 @@
     item.error = message;
   }
 
-  // Seconds to wait before sending again, or null: a 429 or 503 with a Retry-After of at most
-  // MAX_WAIT_S (the model loading, throttling, an endpoint starting), as the CLI does (README,
-  // "Reports"), at most MAX_TRIES sends in all.
-  const MAX_TRIES = 3, MAX_WAIT_S = 60;
-  function retryAfter(response) {
-    if (response.status !== 429 && response.status !== 503) return null;
-    const text = response.headers.get("retry-after");
-    const seconds = text === null || text.trim() === "" ? NaN : Number(text);
-    return Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_WAIT_S ? seconds : null;
+  // Seconds to wait before sending again, or null. As the CLI does (expense_cli/targets.py):
+  // a 429 or 503 (the model loading, throttling, an endpoint starting) is sent again after its
+  // Retry-After in seconds, at most MAX_WAIT_S, or 1, 2, 4 s without one; four sends in all.
+  const MAX_SENDS = 4, MAX_WAIT_S = 30;
+  function retryAfter(response, sent) {
+    if ((response.status !== 429 && response.status !== 503) || sent >= MAX_SENDS) return null;
+    const text = (response.headers.get("retry-after") || "").trim();
+    return /^\d+$/.test(text) ? Math.min(Number(text), MAX_WAIT_S) : 2 ** (sent - 1);
   }
   function pause(seconds, signal) {
     return new Promise((resolve, reject) => {
@@ -389,8 +388,8 @@
     try {
       const body = await payloadOf(item, questions);
       let answer = await send(body, signal);
-      for (let tries = 1; tries < MAX_TRIES; tries++) {
-        const wait = retryAfter(answer.response);
+      for (let sent = 1; ; sent++) {
+        const wait = retryAfter(answer.response, sent);
         if (wait === null) break;
         waiting = true;
         setState(item, "running", "waiting " + wait + " s to try again: " +
