@@ -309,7 +309,7 @@ def _read_pdf(data: bytes, limits: Limits) -> list[Page]:
 
 def _open_error(pdfium_message: str) -> str:
     """What to tell the sender when pdfium cannot open a PDF. Its own words can mislead: a PDF
-    with no page tree fails with "(PDFium: Success)"."""
+    with no pages or no page tree fails with "(PDFium: Success)"."""
     if "password" in pdfium_message:
         return (
             "cannot read PDF: it is password-protected; remove the password (or print it to a "
@@ -318,7 +318,7 @@ def _open_error(pdfium_message: str) -> str:
     if "security scheme" in pdfium_message:
         return "cannot read PDF: it is encrypted with a scheme this reader does not support"
     if "(PDFium: Success)" in pdfium_message:
-        return "cannot read PDF: it has no page tree (no /Root or /Pages dictionary)"
+        return "cannot read PDF: it has no pages (its page tree is missing, empty or broken)"
     return f"cannot read PDF: {pdfium_message}"
 
 

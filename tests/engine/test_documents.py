@@ -411,8 +411,9 @@ def test_a_daemonic_process_reads_pdfs_too() -> None:
     ("build", "message"),
     [
         ("locked", "cannot read PDF: it is password-protected; remove the password"),
-        ("no root", "cannot read PDF: it has no page tree (no /Root or /Pages dictionary)"),
-        ("pages not a dictionary", "cannot read PDF: it has no page tree"),
+        ("no root", "cannot read PDF: it has no pages (its page tree is missing, empty or"),
+        ("pages not a dictionary", "cannot read PDF: it has no pages"),
+        ("empty kids", "cannot read PDF: it has no pages"),
     ],
 )
 def test_pdfs_that_do_not_open_say_why(build: str, message: str) -> None:
@@ -422,6 +423,9 @@ def test_pdfs_that_do_not_open_say_why(build: str, message: str) -> None:
         "locked": lambda: encrypted_pdf(user="pässwörd".encode("latin-1")),
         "no root": lambda: pdf([b"<< /Type /Catalog >>"]),
         "pages not a dictionary": lambda: pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"42"]),
+        "empty kids": lambda: pdf(
+            [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+        ),
     }[build]()
     with pytest.raises(UnreadableDocument) as raised:
         load_document(data)
