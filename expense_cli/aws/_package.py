@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .._assets import asset_root
 from .._files import atomic_write
+from ..errors import ConfigError
 from ..page import PAGE_FILES, static_dir
 
 __all__ = [
@@ -92,7 +93,13 @@ def build_handler_zip(out: Path, *, source: Path | None = None) -> tuple[Path, s
     """
     target = out if out.suffix == ".zip" else out / _ZIP_NAME
     data = _zip_bytes(zip_entries(source))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, data, mode=0o644)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, data, mode=0o644)
+    except OSError as exc:  # a read-only place, a file where a folder is needed, /dev/null
+        raise ConfigError(
+            f"cannot write the handler zip to {target} ({exc.strerror or exc}): pass --out a "
+            ".zip path or a folder you can write to"
+        ) from exc
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
     return target, digest

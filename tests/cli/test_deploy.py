@@ -156,6 +156,28 @@ def test_package_writes_the_zip_and_its_hash(runner: CliRunner, project: Path) -
     assert result.stdout.splitlines() == [str(path), f"sha256 (base64): {digest}"]
 
 
+@pytest.mark.parametrize(
+    ("out", "target", "reason"),
+    [
+        ("/dev/null", "/dev/null/handler.zip", "File exists"),  # not a folder
+        ("notes.txt", "notes.txt/handler.zip", "File exists"),  # a file of the user's
+        ("notes.txt/x.zip", "notes.txt/x.zip", "File exists"),  # a file where a folder is needed
+        ("/proc/handler.zip", "/proc/handler.zip", "No such file or directory"),  # not writable
+    ],
+)
+def test_package_to_a_place_it_cannot_write_is_one_line(
+    runner: CliRunner, project: Path, out: str, target: str, reason: str
+) -> None:
+    (project / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["package", "--out", out])
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        f"error: cannot write the handler zip to {target} ({reason}): pass --out a .zip path "
+        "or a folder you can write to"
+    )
+    assert (project / "notes.txt").read_text() == "mine"
+
+
 def test_build_runs_docker_on_an_assembled_context(
     runner: CliRunner,
     project: Path,
