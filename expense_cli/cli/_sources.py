@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import ipaddress
+import os
 import stat
 import sys
 import time
@@ -50,13 +51,38 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
             out.append(source)
             continue
         several = True
-        matches = sorted(m for m in glob.glob(str(path), recursive=True) if Path(m).is_file())
+        matches = sorted(m for m in _glob(path) if Path(m).is_file())
         if not matches:
             raise BadRequest(f"no file matches {display_name(source)}")
         out.extend(matches)
     if out.count(STDIN) > 1:
         raise BadRequest("- (stdin) can be given only once")
-    return list(dict.fromkeys(out)), several
+    # One file reached by several names (./a.png and a.png, or a recursive glob through a link
+    # loop such as loop -> ., which spells each file 40 ways) is asked once, by its shortest name.
+    unique: dict[str, str] = {}
+    for source in out:
+        local = source != STDIN and "://" not in source
+        key = os.path.realpath(Path(source).expanduser()) if local else source
+        if key not in unique or len(source) < len(unique[key]):
+            unique[key] = source
+    return list(unique.values()), several
+
+
+def _glob(pattern: Path) -> list[str]:
+    """The paths matching ``pattern``, hidden ones left out like the shell does. ``**`` does not
+    go through links to folders (as bash's globstar): ``glob.glob`` does, and in a folder with
+    two links back up (``loop -> .``, ``sub/up -> ..``) it tried 2**40 paths."""
+    if "**" not in pattern.parts:
+        return glob.glob(str(pattern))
+    parts = pattern.parts
+    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part) or part == "**")
+    base = Path(*parts[:first]) if first else Path()
+    rest = Path(*parts[first:], *(["*"] if parts[-1] == "**" else []))  # pathlib's ** is folders
+    return [
+        str(match)
+        for match in base.glob(str(rest))
+        if not any(part.startswith(".") for part in match.relative_to(base).parts)
+    ]
 
 
 MAX_DOWNLOAD_BYTES = 20_000_000

@@ -567,3 +567,42 @@ def test_a_url_that_drips_its_body_is_given_up_on_as_a_whole(
                 _sources.read_source(f"{url}/slow.png")
         finally:
             stop.set()
+
+
+def test_a_file_reached_by_several_names_is_asked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted recursive glob went through a link loop (loop -> .) 40 levels deep: every
+    receipt came back 41 times and was asked 41 times."""
+    from expense_cli.cli._sources import expand_sources
+
+    monkeypatch.chdir(tmp_path)
+    box = Path("box 🧾")
+    (box / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png", ".hidden.png"):
+        (box / name).write_bytes(b"\x89PNG\r\n\x1a\n")
+    (box / "loop").symlink_to(".")
+    names, several = expand_sources(
+        [f"{box}/**/*.png", f"./{box}/a.png", f"{box}/sub/../a.png", f"{box}/loop/sub/b.png"]
+    )
+    assert several and names == [f"{box}/a.png", f"{box}/sub/b.png"]
+    assert expand_sources([f"{box}/**"])[0] == [f"{box}/a.png", f"{box}/sub/b.png"]
+    names, _ = expand_sources(["-", f"{box}/a.png", f"{box}/loop/a.png"])
+    assert names == ["-", f"{box}/a.png"]
+
+
+@pytest.mark.timeout(60)
+def test_a_recursive_glob_through_two_links_back_up_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With loop -> . and sub/up -> .. glob.glob tried 2**40 paths (ask hung before any work);
+    ** no longer goes through links to folders, like bash's globstar."""
+    from expense_cli.cli._sources import expand_sources
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("a.png", "sub/b.png"):
+        (tmp_path / name).write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "loop").symlink_to(".")
+    (tmp_path / "sub" / "up").symlink_to("..")
+    assert expand_sources(["**/*.png"])[0] == ["a.png", "sub/b.png"]
