@@ -188,3 +188,59 @@ def test_mutated_images_load_or_get_a_documented_error() -> None:
             outcome = exc.code
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("loaded", 0) > 100 and outcomes.get("unreadable_document", 0) > 100
+
+
+def _transparent_receipt(receipt_png: bytes) -> bytes:
+    """The tiny receipt's words, black on a fully transparent background (a screenshot)."""
+    import io
+
+    from PIL import Image
+
+    gray = Image.open(io.BytesIO(receipt_png)).convert("L")
+    page = Image.new("RGBA", gray.size, (0, 0, 0, 0))
+    page.putalpha(gray.point(lambda v: 255 - v))  # ink opaque, paper transparent
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.server
+@pytest.mark.model
+@pytest.mark.ocr
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "name", ["1x1 png", "40000x20 strip", "1 pt pdf page", "3x14400 pt pdf page", "transparent"]
+)
+def test_tiny_blank_and_transparent_documents_answer_through_the_server(
+    server_url: str, tiny_receipt_png: bytes, name: str
+) -> None:
+    """Pages with nothing (or, before, nothing visible) to read: 200, and the transparent
+    screenshot's merchant is read (it was a black page)."""
+    import io
+
+    from PIL import Image
+
+    from tests.hardening.hostile import _pdf_pages
+
+    def png(size: tuple[int, int]) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("L", size, 255).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    data = {
+        "1x1 png": lambda: png((1, 1)),
+        "40000x20 strip": lambda: png((40_000, 20)),
+        "1 pt pdf page": lambda: _pdf_pages(1, b"0 0 1 1"),
+        "3x14400 pt pdf page": lambda: _pdf_pages(1, b"0 0 3 14400"),
+        "transparent": lambda: _transparent_receipt(tiny_receipt_png),
+    }[name]()
+    with httpx.Client(base_url=server_url, timeout=60) as client:
+        answer = client.post(
+            "/invocations",
+            json={"document": base64.b64encode(data).decode(), "page_images": True},
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["pages"] == 1
+    if name == "transparent":
+        assert body["fields"]["merchant"]["answer"] == MERCHANT
