@@ -32,6 +32,7 @@ __all__ = [
     "CONFIG_FILE",
     "DeploySettings",
     "ProjectConfig",
+    "ensure_state_dir",
     "load_config",
     "save_config",
     "state_dir",
@@ -158,16 +159,24 @@ def state_dir(project_dir: Path | None = None) -> Path:
     return (project_dir or Path.cwd()) / CONFIG_DIR
 
 
-def _ensure_state_dir(project_dir: Path | None) -> Path:
+def ensure_state_dir(project_dir: Path | None) -> Path:
     """``.expense`` as a 0700 folder of ours: created so, or tightened when an older version (or
-    a umask) left it group/world readable. A symlink or someone else's folder is refused."""
+    a umask) left it group/world readable. A symlink or someone else's folder is refused, and a
+    folder that cannot be written is one clear error (``deploy`` checks it before anything)."""
     root = state_dir(project_dir)
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        root.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass  # checked below
+    except OSError as exc:
+        raise _unwritable(root, exc) from exc
     info = root.lstat()
     if not stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"{root} is not a folder (a symlink?): move it away and try again")
     if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
         raise ConfigError(f"{root} belongs to another user: move it away and try again")
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise _unwritable(root, PermissionError(13, "Permission denied"))
     if stat.S_IMODE(info.st_mode) != 0o700:
         os.chmod(root, 0o700)
     ignore = root / ".gitignore"
@@ -176,6 +185,13 @@ def _ensure_state_dir(project_dir: Path | None) -> Path:
             ignore, "# expense-cli state: credentials and Terraform state, never commit\n*\n"
         )
     return root
+
+
+def _unwritable(root: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot create {root} ({exc.strerror or exc}): run expense-cli in a folder you can "
+        "write to (it keeps the deployment's settings and Terraform state there)"
+    )
 
 
 def write_private(path: Path, text: str) -> None:
@@ -206,6 +222,6 @@ def load_config(project_dir: Path | None = None) -> ProjectConfig:
 
 def save_config(config: ProjectConfig, project_dir: Path | None = None) -> Path:
     """Write the config (0600, inside a 0700 ``.expense`` directory) and return its path."""
-    path = _ensure_state_dir(project_dir) / CONFIG_FILE
+    path = ensure_state_dir(project_dir) / CONFIG_FILE
     write_private(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
     return path

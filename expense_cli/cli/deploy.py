@@ -34,6 +34,7 @@ from ..aws import (
     state_dir,
     wait_in_service,
 )
+from ..aws._config import ensure_state_dir
 from ..aws._image import ecr_region
 from ..aws._preflight import check_names, check_quotas, docker_ready
 from ..aws._pricing import estimate_cost
@@ -168,6 +169,7 @@ def build(
         profile=profile,
         instance_type=instance_type,
     )
+    ensure_state_dir(project)  # the build is remembered there: a read-only folder fails now
     docker = make_docker()
     _ = docker.binary  # fail now, before downloading anything, when docker is missing
     session = None
@@ -277,6 +279,7 @@ def plan(
             state_lock_table=state_lock_table,
         ),
     )
+    ensure_state_dir(project)  # the handler zip and Terraform's files go there
     if settings.auth == "token" and not config.auth_token:
         config.auth_token = secrets.token_urlsafe(32)  # placeholder for the plan, not saved
     tf = _terraform(project, settings, config)
@@ -368,6 +371,7 @@ def deploy(
             state_lock_table=state_lock_table,
         ),
     )
+    ensure_state_dir(project)  # settings and state are kept there: a read-only folder fails now
     docker = None if settings.image_uri else make_docker()
     if docker is not None:
         docker_ready(docker)  # "docker not found" / "`docker info` failed" before anything else

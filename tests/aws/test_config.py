@@ -113,6 +113,18 @@ def test_every_setting_of_the_right_type_loads(tmp_path: Path) -> None:
     assert load_config(tmp_path).settings == settings
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_state_folder_is_one_clear_error(tmp_path: Path) -> None:
+    state = tmp_path / ".expense"
+    state.mkdir(mode=0o700)
+    state.chmod(0o500)
+    try:
+        with pytest.raises(ConfigError, match=r"cannot create .* \(Permission denied\): run"):
+            save_config(ProjectConfig(), tmp_path)
+    finally:
+        state.chmod(0o700)
+
+
 def test_write_private_never_follows_a_symlink_at_a_predictable_name(tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")

@@ -178,6 +178,31 @@ def test_package_to_a_place_it_cannot_write_is_one_line(
     assert (project / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deploy", "--image-uri", IMAGE, "--yes"],
+        ["plan", "--image-uri", IMAGE],
+        ["build", "--base-image", "public.example.com/base:1"],
+    ],
+)
+def test_a_folder_it_cannot_write_is_one_line_before_anything(
+    runner: CliRunner, project: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """Seen as a user: `deploy` from a read-only folder went through the preflight and the cost
+    prompt, then crashed with "internal error: FileNotFoundError" when saving its settings
+    (`build`: after the image build). /proc stands for a folder nobody may write, root included."""
+    monkeypatch.chdir("/proc")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        "error: cannot create /proc/.expense (No such file or directory): run expense-cli in a "
+        "folder you can write to (it keeps the deployment's settings and Terraform state there)"
+    )
+    assert "AWS account" not in result.output and "Estimated cost" not in result.output
+
+
 def test_build_runs_docker_on_an_assembled_context(
     runner: CliRunner,
     project: Path,
