@@ -92,6 +92,8 @@ def isolated(
 def _call(request: bytes, seconds: float, memory: int) -> tuple[bytes, bytes]:
     global _helper
     if _helper is None or _helper.poll() is not None:
+        if _helper is not None:
+            _stop(_helper)  # it died between calls: close its pipes
         _helper = _start()
     assert _helper.stdin is not None and _helper.stdout is not None
     try:
@@ -105,8 +107,7 @@ def _call(request: bytes, seconds: float, memory: int) -> tuple[bytes, bytes]:
                 return body, b"".join(chunks)
             chunks.append(body)
     except (OSError, EOFError, struct.error) as exc:  # the helper died: start a new one next time
-        _helper.kill()
-        _helper.wait()
+        _stop(_helper)
         _helper = None
         raise RuntimeError(f"the PDF reader's helper process failed: {exc}") from None
 

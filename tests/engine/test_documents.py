@@ -507,3 +507,18 @@ def test_every_exif_orientation_puts_the_corner_where_a_viewer_shows_it(orientat
         assert box is not None
         x, y = box[0] > 0, box[1] > 0  # the mark touches the right / bottom edge instead
         assert (int(x), int(y)) == corner, (orientation, box)
+
+
+def test_a_dead_pdf_helper_is_replaced() -> None:
+    """The helper process that forks pdfium's children dies (killed by an operator, the OOM
+    killer): that one call fails as a bug (500), the next starts a new helper and reads."""
+    from expense_cli.engine import _sandbox
+
+    data = receipt_pdf([], text_layer=[["ACME 1.00"]])
+    load_document(data)
+    helper = _sandbox._helper
+    assert helper is not None
+    helper.kill()
+    helper.wait()
+    assert [page.words for page in load_document(data)] == [["ACME", "1.00"]]
+    assert _sandbox._helper is not helper
