@@ -55,7 +55,19 @@ def page_file(path: str) -> tuple[bytes, str] | None:
     return (static_dir() / name).read_bytes(), PAGE_FILES[name]
 
 
-def page_config(*, auth: str, fetches_urls: bool) -> bytes:
+def page_config(
+    *,
+    auth: str,
+    fetches_urls: bool,
+    max_document_bytes: int | None = None,
+    max_body_bytes: int | None = None,
+) -> bytes:
     """The page's ``config.json``: ``auth`` is ``none``, ``token`` (ask for a bearer token) or
-    ``iam`` (a browser cannot sign: use ``expense-cli serve --deployment``)."""
-    return json.dumps({"auth": auth, "fetches_urls": fetches_urls}).encode()
+    ``iam`` (a browser cannot sign: use ``expense-cli serve --deployment``). With the service's
+    limits (``expense_cli/contract.py`` ``Limits``), the page refuses a file over them before
+    uploading it; without them (the signing proxy: the deployment's own limits are not known
+    there) the service's 413 says so."""
+    config: dict[str, object] = {"auth": auth, "fetches_urls": fetches_urls}
+    if max_document_bytes is not None and max_body_bytes is not None:
+        config.update(max_document_bytes=max_document_bytes, max_body_bytes=max_body_bytes)
+    return json.dumps(config).encode()

@@ -153,7 +153,12 @@ class Handler:
         """The web page (the same files the local server serves), public like the URL itself:
         it holds no secret, and in token mode asks the user for the token."""
         if path == "/config.json":
-            body = page_config(auth=self.settings.auth_mode, fetches_urls=True)
+            body = page_config(
+                auth=self.settings.auth_mode,
+                fetches_urls=True,
+                max_document_bytes=self.settings.max_document_bytes,
+                max_body_bytes=self.settings.max_body_bytes,
+            )
             return text_response(200, body, {**PAGE_HEADERS, "content-type": "application/json"})
         found = page_file(path)
         if found is None:

@@ -679,6 +679,36 @@ def test_any_failed_answer_gets_a_readable_message(
     page.close()
 
 
+def test_a_file_over_the_services_limits_is_not_sent(
+    browser: Any, stub: Stub, receipts: list[Path], tmp_path: Path
+) -> None:
+    """config.json's limits (the server's and the handler's): over the document limit, or over
+    the request limit once base64 in JSON, a file is refused before its upload (a 5 MB scan on
+    a phone link is not uploaded only to be told 413); a file within both is read."""
+    size = receipts[0].stat().st_size
+    big = tmp_path / "big scan 🧾.png"
+    big.write_bytes(receipts[0].read_bytes() + b"\0" * size)  # twice the size, still a PNG
+    stub.config.update(max_document_bytes=size * 3 // 2, max_body_bytes=size * 5 // 4)
+    page = Page(browser, stub.url)
+    page.read(big, receipts[0])
+    assert page.item(0).get_attribute("data-state") == "failed"
+    problem = page.item(0).locator(".problem").inner_text()
+    assert problem.startswith(f"not sent: this file is {2 * size:,} bytes, more than the ")
+    assert f"{size * 3 // 2:,} bytes the service reads" in problem
+    assert page.item(1).get_attribute("data-state") == "failed"  # base64 makes it 4/3 larger
+    problem = page.item(1).locator(".problem").inner_text()
+    assert problem.startswith("not sent: as a request (base64 in JSON) this file is ")
+    assert f"more than the {size * 5 // 4:,} bytes the service takes" in problem
+    assert stub.requests == []
+    stub.config.update(max_body_bytes=size * 2)
+    page.close()
+    page = Page(browser, stub.url)
+    page.read(receipts[0])
+    assert page.item(0).get_attribute("data-state") == "done"
+    assert len(stub.requests) == 1
+    page.close()
+
+
 def test_the_server_going_away_mid_request(browser: Any, stub: Stub, receipts: list[Path]) -> None:
     """``serve`` stopped (Ctrl-C) while the first of three documents is being read."""
     stub.script.append(Reply(hold=True, drop=True))

@@ -386,7 +386,15 @@ def test_get_serves_the_web_page_and_nothing_else(
     config = handler(
         {**make_event(method="GET", content_type=None), "rawPath": "/config.json"}, None
     )
-    assert json.loads(config["body"]) == {"auth": "iam", "fetches_urls": True}
+    assert json.loads(config["body"]) == {  # the page refuses a file over the limits itself
+        "auth": "iam",
+        "fetches_urls": True,
+        "max_document_bytes": handler.settings.max_document_bytes,
+        "max_body_bytes": handler.settings.max_body_bytes,
+    }
+    small = make_handler(max_document_bytes=1000, max_body_bytes=2000)
+    config = small({**make_event(method="GET", content_type=None), "rawPath": "/config.json"}, None)
+    assert json.loads(config["body"])["max_document_bytes"] == 1000
     for path in ("/static/../app.py", "/app.py", "/static/", "/invocations"):
         missing = handler({**make_event(method="GET", content_type=None), "rawPath": path}, None)
         assert missing["statusCode"] == 404, path

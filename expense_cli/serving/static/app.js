@@ -311,6 +311,13 @@
            (answers === undefined || Array.isArray(answers));
   }
 
+  // "N bytes, more than the M bytes" when size is over a limit config.json gave, else null
+  function overLimit(size, limit) {
+    if (typeof limit !== "number" || size <= limit) return null;
+    return size.toLocaleString("en") + " bytes, more than the " + limit.toLocaleString("en") +
+           " bytes";
+  }
+
   async function payloadOf(item, questions) {
     const payload = {};
     if (item.file) {
@@ -386,7 +393,18 @@
       }
     }, 1000);
     try {
+      const tooLarge = item.file && overLimit(item.file.size, config.max_document_bytes);
+      if (tooLarge) {
+        failed(item, "not sent: this file is " + tooLarge + " the service reads");
+        return;
+      }
       const body = await payloadOf(item, questions);
+      const bodyTooLarge = overLimit(new Blob([body]).size, config.max_body_bytes);
+      if (bodyTooLarge) {  // the JSON request: base64 makes it a third larger than the file
+        failed(item, "not sent: as a request (base64 in JSON) this file is " + bodyTooLarge +
+                     " the service takes; shrink it (a lower scan resolution or JPEG quality)");
+        return;
+      }
       let answer = await send(body, signal);
       for (let sent = 1; ; sent++) {
         const wait = retryAfter(answer.response, sent);
