@@ -131,6 +131,12 @@ def check_writable(path: Path) -> str:
         raise BadRequest(
             f"--out {display_name(path)} is a folder; give a file name such as report.xlsx"
         )
+    beside = stat_argument(summary_path(path)) if fmt == "csv" else None
+    if beside is not None and stat.S_ISDIR(beside.st_mode):  # it would fail after all the work
+        raise BadRequest(
+            f"{display_name(summary_path(path))} (where the summary of --out "
+            f"{display_name(path)} goes) is a folder: move it, or choose another --out"
+        )
     if fmt == "xlsx":
         _openpyxl()
     return fmt

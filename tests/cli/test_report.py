@@ -464,3 +464,17 @@ def test_ctrl_c_before_any_document_says_nothing_was_written(
     assert "interrupted: before any document was read" in result.stderr
     assert f"{out} was not written" in " ".join(result.stderr.split())
     assert (out.read_bytes() if out.exists() else None) == before
+
+
+def test_a_folder_where_the_csv_summary_goes_is_refused_before_any_work(
+    receipts: Path, tmp_path: Path, use_target: Callable[[Any], Any]
+) -> None:
+    """The summary was written at the first checkpoint: after the work, as an internal error,
+    and before the rows file, so nothing of the run was kept."""
+    fake = FakeTarget(folder_answers())
+    use_target(fake)
+    (tmp_path / "expenses.summary.csv").mkdir()
+    result = runner.invoke(app, ["report", str(receipts), "-o", str(tmp_path / "expenses.csv")])
+    assert result.exit_code == 1 and fake.calls == []
+    assert result.stderr.startswith("error: ") and "expenses.summary.csv" in result.stderr
+    assert "is a folder" in result.stderr and len(result.stderr.strip().splitlines()) == 1
