@@ -12,6 +12,7 @@ import socket
 import time
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,14 +38,20 @@ def _answer_size(url: str) -> int:
     return len(response.content)
 
 
+def _send_buffer_max() -> int:
+    """The most a kernel send buffer may grow to (``tcp_wmem``'s maximum; 4 MiB by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 4 << 20
+
+
 @contextlib.contextmanager
-def non_readers(
-    url: str, count: int, answers_bytes: int = 8_000_000
-) -> Iterator[list[socket.socket]]:
-    """``count`` connections that pipeline GETs worth ``answers_bytes`` of answers, with a tiny
-    receive buffer, and never read a byte of them."""
+def non_readers(url: str, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that pipeline GETs worth more answers than the kernel buffers can
+    hold, with a tiny receive buffer, and never read a byte of them."""
     request = f"GET {BIG_ANSWER} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
-    repeat = answers_bytes // _answer_size(url) + 1
+    repeat = (2 * _send_buffer_max() + 2_000_000) // _answer_size(url) + 1
     socks: list[socket.socket] = []
     try:
         for _ in range(count):
