@@ -444,8 +444,23 @@ def test_the_page_is_self_contained_and_locked_down(
     # one source: the function URL serves byte-identical files
     for name in ("", "static/app.js", "static/app.css"):
         assert httpx.get(f"{server_url}/{name}").content == httpx.get(f"{token_url}/{name}").content
-    assert httpx.get(f"{server_url}/config.json").json() == {"auth": "none", "fetches_urls": False}
-    assert httpx.get(f"{token_url}/config.json").json() == {"auth": "token", "fetches_urls": True}
+    # the limits each side checks (the page refuses a file over them before uploading it)
+    served = httpx.get(f"{server_url}/config.json").json()
+    server = Settings()  # server_url's
+    assert served == {
+        "auth": "none",
+        "fetches_urls": False,
+        "max_document_bytes": server.engine.limits.max_bytes,
+        "max_body_bytes": server.body_limit,
+    }
+    deployed = httpx.get(f"{token_url}/config.json").json()
+    handler = HandlerSettings("page")
+    assert deployed == {
+        "auth": "token",
+        "fetches_urls": True,
+        "max_document_bytes": handler.max_document_bytes,
+        "max_body_bytes": handler.max_body_bytes,
+    }
 
 
 # --- deployed: the function URL in token mode ---------------------------------------------------

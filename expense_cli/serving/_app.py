@@ -24,6 +24,7 @@ from ..contract import ContractError
 from ..page import PAGE_HEADERS, page_config, page_file
 from ._access import AccessLog
 from ._errors import ERROR_HANDLERS, Internal, error_response, json_response
+from ._requests import request_limits
 from ._runtime import as_runtime_response
 from ._service import EngineLike, Loader, Service, load_engine
 from ._settings import Settings
@@ -109,7 +110,13 @@ def create_app(
         return Response(found[0], headers=PAGE_HEADERS, media_type=found[1])
 
     async def config(request: Request) -> Response:
-        body = page_config(auth="none", fetches_urls=False)
+        limits = request_limits(settings.engine.limits, settings.body_limit)
+        body = page_config(
+            auth="none",
+            fetches_urls=False,
+            max_document_bytes=limits.max_document_bytes,
+            max_body_bytes=limits.max_body_bytes,
+        )
         return Response(body, headers=PAGE_HEADERS, media_type="application/json")
 
     @contextlib.asynccontextmanager
