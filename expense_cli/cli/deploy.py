@@ -79,7 +79,7 @@ from ._deploy.security import (
 )
 from ._deploy.session import checked_session
 from ._deploy.show import page_line, print_async, print_deployment, status_table
-from ._deploy.state import pushed_tag, repository_url
+from ._deploy.state import pushed_tag, repository_url, same_region
 from ._deploy.tfvars import cost_note, merged_settings, terraform_env, terraform_variables
 from ._extras import require_extra
 
@@ -283,6 +283,7 @@ def plan(
     if settings.auth == "token" and not config.auth_token:
         config.auth_token = secrets.token_urlsafe(32)  # placeholder for the plan, not saved
     tf = _terraform(project, settings, config)
+    same_region(config, region, tf)
     session = checked_session(settings)
     settings.region = session.region_name
     zip_path = _handler_zip(project)
@@ -381,6 +382,7 @@ def deploy(
     elif settings.auth != "token":
         config.auth_token = None
     tf = _terraform(project, settings, config)  # "terraform not found" before AWS is asked
+    same_region(config, region, tf)
     session = checked_session(settings)
     settings.region = session.region_name
     if tf.backend is None and not tf.has_state():  # a first deploy: are its names free?

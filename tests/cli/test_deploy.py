@@ -442,6 +442,44 @@ def test_a_damaged_state_is_one_line_not_a_crash_or_nothing(
         assert state.read_text() == text  # left as it was for the user to repair
 
 
+_MOVE = (
+    "error: this directory's deployment is in us-east-1, not eu-west-1: run `expense-cli "
+    "destroy` first to move it, or deploy to eu-west-1 from another directory (with another "
+    "--name if it is the same account)"
+)
+
+
+@pytest.mark.parametrize("command", ["deploy", "plan"])
+@pytest.mark.parametrize("how", ["deployed", "partial", "nothing"])
+def test_another_region_is_refused_while_deployed(
+    runner: CliRunner, project: Path, command: str, how: str
+) -> None:
+    """Seen against moto: `plan --region eu-west-1` of a us-east-1 deployment planned a second
+    deployment in eu-west-1 ("9 to add"): Terraform finds nothing in the new region, so the
+    us-east-1 endpoint would leave the state and bill on, out of `destroy`'s reach."""
+    from expense_cli.aws import DeploySettings, ProjectConfig, save_config
+
+    outputs = {"function_url": "https://x.on.aws/", "region": "us-east-1"}
+    config = ProjectConfig(
+        settings=DeploySettings(region="us-east-1", image_uri=IMAGE),
+        outputs=outputs if how == "deployed" else {},
+    )
+    save_config(config, project)
+    if how == "partial":  # a deploy that stopped half way: resources in the state, no outputs
+        state = project / ".expense" / "terraform" / "terraform.tfstate"
+        state.parent.mkdir(parents=True)
+        state.write_text(json.dumps({"resources": [{"type": "aws_iam_role", "instances": [{}]}]}))
+    args = [command, "--region", "eu-west-1"] + (["--yes"] if command == "deploy" else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    if how == "nothing":  # nothing deployed: a new region is fine (then: no credentials here)
+        assert _error_line(result).startswith("error: no AWS credentials found")
+    else:
+        assert _error_line(result) == _MOVE
+    same = runner.invoke(app, [command, "--region", "us-east-1"])
+    assert _error_line(same).startswith("error: no AWS credentials found")
+
+
 # --- against moto -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from ...errors import ConfigError
 if TYPE_CHECKING:
     from ...aws import ProjectConfig, Terraform
 
-__all__ = ["pushed_tag", "repository_url"]
+__all__ = ["pushed_tag", "repository_url", "same_region"]
 
 
 def repository_url(tf: Terraform) -> str:
@@ -31,3 +31,21 @@ def repository_url(tf: Terraform) -> str:
 def pushed_tag(config: ProjectConfig) -> str:
     """The tag of the image last pushed by this project (``latest`` when none was)."""
     return str(config.image.get("pushed", ":latest")).rsplit(":", 1)[-1]
+
+
+def same_region(config: ProjectConfig, region: str | None, tf: Terraform) -> None:
+    """Refuse ``--region`` other than the one this directory's deployment is in.
+
+    Terraform would look for the deployed resources in the new region, find none, and create a
+    second deployment there: the first one (its endpoint billing by the hour) would drop out of
+    the state, and ``destroy`` would never remove it."""
+    where = config.outputs.get("region") or config.settings.region
+    if not region or not where or region == where:
+        return
+    deployed = config.deployed or (tf.backend is None and tf.has_state())
+    if deployed:
+        raise ConfigError(
+            f"this directory's deployment is in {where}, not {region}: run `expense-cli "
+            f"destroy` first to move it, or deploy to {region} from another directory (with "
+            "another --name if it is the same account)"
+        )
