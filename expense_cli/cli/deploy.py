@@ -79,7 +79,7 @@ from ._deploy.security import (
 )
 from ._deploy.session import checked_session
 from ._deploy.show import page_line, print_async, print_deployment, status_table
-from ._deploy.state import pushed_tag, repository_url, same_region
+from ._deploy.state import pushed_tag, repository_url, same_account, same_region
 from ._deploy.tfvars import cost_note, merged_settings, terraform_env, terraform_variables
 from ._extras import require_extra
 
@@ -285,6 +285,7 @@ def plan(
     tf = _terraform(project, settings, config)
     same_region(config, region, tf)
     session = checked_session(settings)
+    same_account(config, session)
     settings.region = session.region_name
     zip_path = _handler_zip(project)
     tf.write_vars(terraform_variables(settings, zip_path, pushed_tag(config)))
@@ -384,6 +385,7 @@ def deploy(
     tf = _terraform(project, settings, config)  # "terraform not found" before AWS is asked
     same_region(config, region, tf)
     session = checked_session(settings)
+    same_account(config, session)
     settings.region = session.region_name
     if tf.backend is None and not tf.has_state():  # a first deploy: are its names free?
         with step(f"Checking that the name {settings.name!r} is free"):
@@ -494,6 +496,7 @@ def destroy(
     if not tf.has_state():
         raise ConfigError(f"no deployment found in {project}: nothing to destroy")
     session = checked_session(settings)
+    same_account(config, session)  # else Terraform finds nothing, "destroys" it and forgets it
     settings.region = session.region_name
     if not yes:
         typer.confirm(

@@ -480,6 +480,47 @@ def test_another_region_is_refused_while_deployed(
     assert _error_line(same).startswith("error: no AWS credentials found")
 
 
+class _StsSession:
+    """A session whose STS says the credentials are of ``account`` (or fails)."""
+
+    def __init__(self, account: str | Exception) -> None:
+        self.account = account
+
+    def client(self, service: str) -> object:
+        assert service == "sts"
+        account = self.account
+
+        class _Sts:
+            def get_caller_identity(self) -> dict[str, str]:
+                if isinstance(account, Exception):
+                    raise account
+                return {"Account": account}
+
+        return _Sts()
+
+
+def test_credentials_of_another_account_are_refused_while_deployed() -> None:
+    """Another --profile (another account) is another region in disguise: Terraform would find
+    nothing there and deploy a second time, the first deployment leaving the state."""
+    from expense_cli.aws import ProjectConfig
+    from expense_cli.cli._deploy.state import same_account
+
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
+    deployed = ProjectConfig(outputs={"function_url": "https://x/", "endpoint_arn": arn})
+    with pytest.raises(ConfigError) as caught:
+        same_account(deployed, _StsSession("210987654321"))
+    assert caught.value.message == (
+        "this directory's deployment is in AWS account 123456789012, but these credentials are "
+        "for account 210987654321: use the profile it was deployed with (--profile), or deploy "
+        "to the other account from another directory"
+    )
+    same_account(deployed, _StsSession("123456789012"))  # the same account: fine
+    same_account(deployed, _StsSession(RuntimeError("throttled")))  # cannot tell: go on
+    same_account(ProjectConfig(), _StsSession("210987654321"))  # nothing deployed: fine
+    odd = ProjectConfig(outputs={"endpoint_arn": "not-an-arn"})
+    same_account(odd, _StsSession("210987654321"))
+
+
 # --- against moto -------------------------------------------------------------------------------
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
 
 if TYPE_CHECKING:
     from ...aws import ProjectConfig, Terraform
 
-__all__ = ["pushed_tag", "repository_url", "same_region"]
+__all__ = ["pushed_tag", "repository_url", "same_account", "same_region"]
 
 
 def repository_url(tf: Terraform) -> str:
@@ -48,4 +48,24 @@ def same_region(config: ProjectConfig, region: str | None, tf: Terraform) -> Non
             f"this directory's deployment is in {where}, not {region}: run `expense-cli "
             f"destroy` first to move it, or deploy to {region} from another directory (with "
             "another --name if it is the same account)"
+        )
+
+
+def same_account(config: ProjectConfig, session: Any) -> None:
+    """Refuse credentials of another AWS account than the deployment's (another ``--profile``):
+    as with another region, Terraform would find nothing there and deploy a second time, the
+    first deployment leaving the state. The account is read from the endpoint's ARN output."""
+    arn = str(config.outputs.get("endpoint_arn") or "")
+    parts = arn.split(":")
+    if len(parts) < 5 or not parts[4].isdigit():
+        return  # not deployed (or an older output): nothing to compare
+    try:
+        account = str(session.client("sts").get_caller_identity().get("Account") or "")
+    except Exception:
+        return  # checked_session has just read it: a failure here is not a move
+    if account and account != parts[4]:
+        raise ConfigError(
+            f"this directory's deployment is in AWS account {parts[4]}, but these credentials "
+            f"are for account {account}: use the profile it was deployed with (--profile), or "
+            "deploy to the other account from another directory"
         )
