@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..engine import sniff_type
-from ..errors import BadRequest, ExpenseError, ModelNotReady, Overloaded
+from ..errors import BadRequest, ConfigError, ExpenseError, ModelNotReady, Overloaded
 from ._collect import Collected, collect_documents, not_a_document
 from ._dupes import confirmed, mark_possible_duplicates
 from ._lock import lock_output
@@ -140,7 +140,12 @@ class _Run:
             expected=len(self.files),
             target=self.info.target,
         )
-        return rows, write_report(self.out, rows, info)
+        try:
+            return rows, write_report(self.out, rows, info)
+        except OSError as exc:  # a full disk, a folder gone read-only: one line, not a traceback
+            raise ConfigError(
+                f"cannot write the report {display_name(self.out)}: {exc.strerror or exc}"
+            ) from None
 
 
 def build_report(

@@ -478,3 +478,29 @@ def test_a_folder_where_the_csv_summary_goes_is_refused_before_any_work(
     assert result.exit_code == 1 and fake.calls == []
     assert result.stderr.startswith("error: ") and "expenses.summary.csv" in result.stderr
     assert "is a folder" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("errno_", [28, 30, 13])  # ENOSPC, EROFS, EACCES
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_report_that_cannot_be_written_is_one_line_naming_why(
+    receipts: Path,
+    tmp_path: Path,
+    use_target: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    errno_: int,
+    fmt: str,
+) -> None:
+    """A full disk (or a folder remounted read-only) at a checkpoint was an internal error."""
+    from expense_cli import _files
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno_, os.strerror(errno_))
+
+    use_target(FakeTarget(folder_answers()))
+    monkeypatch.setattr(_files.tempfile, "mkstemp", full)
+    out = tmp_path / f"expenses.{fmt}"
+    result = runner.invoke(app, ["report", str(receipts), "-o", str(out)])
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]  # after the progress bar
+    assert last == f"error: cannot write the report {out}: {os.strerror(errno_)}"
+    assert "internal error" not in result.stderr and "Traceback" not in result.output
