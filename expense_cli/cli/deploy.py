@@ -495,6 +495,8 @@ def destroy(
         _init(tf)  # the shared state is read through the backend
     if not tf.has_state():
         raise ConfigError(f"no deployment found in {project}: nothing to destroy")
+    # elsewhere Terraform would find nothing, "destroy" nothing and forget it all
+    same_region(config, settings.region, tf, destroying=True)
     session = checked_session(settings)
     same_account(config, session)  # else Terraform finds nothing, "destroys" it and forgets it
     settings.region = session.region_name

@@ -449,7 +449,7 @@ _MOVE = (
 )
 
 
-@pytest.mark.parametrize("command", ["deploy", "plan"])
+@pytest.mark.parametrize("command", ["deploy", "plan", "destroy"])
 @pytest.mark.parametrize("how", ["deployed", "partial", "nothing"])
 def test_another_region_is_refused_while_deployed(
     runner: CliRunner, project: Path, command: str, how: str
@@ -465,60 +465,30 @@ def test_another_region_is_refused_while_deployed(
         outputs=outputs if how == "deployed" else {},
     )
     save_config(config, project)
-    if how == "partial":  # a deploy that stopped half way: resources in the state, no outputs
+    if how != "nothing":  # the state holds resources (with outputs: a complete deployment)
         state = project / ".expense" / "terraform" / "terraform.tfstate"
         state.parent.mkdir(parents=True)
         state.write_text(json.dumps({"resources": [{"type": "aws_iam_role", "instances": [{}]}]}))
-    args = [command, "--region", "eu-west-1"] + (["--yes"] if command == "deploy" else [])
-    result = runner.invoke(app, args)
-    assert result.exit_code == 1
-    if how == "nothing":  # nothing deployed: a new region is fine (then: no credentials here)
-        assert _error_line(result).startswith("error: no AWS credentials found")
+    yes = ["--yes"] if command != "plan" else []
+    result = runner.invoke(app, [command, "--region", "eu-west-1", *yes])
+    same = runner.invoke(app, [command, "--region", "us-east-1", *yes])
+    assert result.exit_code == same.exit_code == 1
+    no_credentials = "error: no AWS credentials found"
+    if how == "nothing":  # a new region is fine (then: no credentials here)
+        expected = "error: no deployment found" if command == "destroy" else no_credentials
+        assert _error_line(result).startswith(expected)
+        assert _error_line(same).startswith(expected)
+        return
+    if how == "deployed" and command == "destroy":  # destroy goes to the deployment's region
+        assert _error_line(result).startswith(no_credentials)
+    elif command == "destroy":
+        assert _error_line(result) == (
+            "error: this directory's deployment is in us-east-1, not eu-west-1: pass --region "
+            "us-east-1 (or leave it out)"
+        )
     else:
         assert _error_line(result) == _MOVE
-    same = runner.invoke(app, [command, "--region", "us-east-1"])
-    assert _error_line(same).startswith("error: no AWS credentials found")
-
-
-class _StsSession:
-    """A session whose STS says the credentials are of ``account`` (or fails)."""
-
-    def __init__(self, account: str | Exception) -> None:
-        self.account = account
-
-    def client(self, service: str) -> object:
-        assert service == "sts"
-        account = self.account
-
-        class _Sts:
-            def get_caller_identity(self) -> dict[str, str]:
-                if isinstance(account, Exception):
-                    raise account
-                return {"Account": account}
-
-        return _Sts()
-
-
-def test_credentials_of_another_account_are_refused_while_deployed() -> None:
-    """Another --profile (another account) is another region in disguise: Terraform would find
-    nothing there and deploy a second time, the first deployment leaving the state."""
-    from expense_cli.aws import ProjectConfig
-    from expense_cli.cli._deploy.state import same_account
-
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/expense"
-    deployed = ProjectConfig(outputs={"function_url": "https://x/", "endpoint_arn": arn})
-    with pytest.raises(ConfigError) as caught:
-        same_account(deployed, _StsSession("210987654321"))
-    assert caught.value.message == (
-        "this directory's deployment is in AWS account 123456789012, but these credentials are "
-        "for account 210987654321: use the profile it was deployed with (--profile), or deploy "
-        "to the other account from another directory"
-    )
-    same_account(deployed, _StsSession("123456789012"))  # the same account: fine
-    same_account(deployed, _StsSession(RuntimeError("throttled")))  # cannot tell: go on
-    same_account(ProjectConfig(), _StsSession("210987654321"))  # nothing deployed: fine
-    odd = ProjectConfig(outputs={"endpoint_arn": "not-an-arn"})
-    same_account(odd, _StsSession("210987654321"))
+    assert _error_line(same).startswith(no_credentials)
 
 
 # --- against moto -------------------------------------------------------------------------------

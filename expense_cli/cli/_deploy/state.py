@@ -33,7 +33,9 @@ def pushed_tag(config: ProjectConfig) -> str:
     return str(config.image.get("pushed", ":latest")).rsplit(":", 1)[-1]
 
 
-def same_region(config: ProjectConfig, region: str | None, tf: Terraform) -> None:
+def same_region(
+    config: ProjectConfig, region: str | None, tf: Terraform, *, destroying: bool = False
+) -> None:
     """Refuse ``--region`` other than the one this directory's deployment is in.
 
     Terraform would look for the deployed resources in the new region, find none, and create a
@@ -43,6 +45,11 @@ def same_region(config: ProjectConfig, region: str | None, tf: Terraform) -> Non
     if not region or not where or region == where:
         return
     deployed = config.deployed or (tf.backend is None and tf.has_state())
+    if deployed and destroying:
+        raise ConfigError(
+            f"this directory's deployment is in {where}, not {region}: pass --region {where} "
+            "(or leave it out)"
+        )
     if deployed:
         raise ConfigError(
             f"this directory's deployment is in {where}, not {region}: run `expense-cli "
