@@ -88,29 +88,32 @@ def error_bytes(exc: ContractError) -> bytes:
 
 class _DropLog:
     """Dropped connections, logged at most once per ``every_s`` (an attack must not turn into a
-    flood of log lines)."""
+    flood of log lines). Kinds: 0 sending headers (or idle), 1 sending a body, 2 not reading its
+    answer."""
 
-    def __init__(self, every_s: float = 10.0) -> None:
+    KINDS = ("dropped_sending_headers", "dropped_sending_body", "dropped_not_reading")
+
+    def __init__(
+        self,
+        every_s: float = 10.0,
+        message: str = "connection cap reached: dropped the oldest unfinished connections",
+    ) -> None:
         self.every_s = every_s
-        self.pending = [0, 0]  # drops by stage since the last line
+        self.message = message
+        self.pending = [0] * len(self.KINDS)  # drops by kind since the last line
         self.last = float("-inf")
 
-    def count(self, stage: int, cap: int, now: float) -> None:
-        self.pending[stage] += 1
+    def count(self, kind: int, cap: int, now: float) -> None:
+        self.pending[kind] += 1
         if now - self.last >= self.every_s:
-            log.warning(
-                "connection cap reached: dropped the oldest unfinished connections",
-                extra={
-                    "max_connections": cap,
-                    "dropped_sending_headers": self.pending[0],
-                    "dropped_sending_body": self.pending[1],
-                },
-            )
-            self.pending = [0, 0]
+            counts = dict(zip(self.KINDS, self.pending, strict=True))
+            log.warning(self.message, extra={"max_connections": cap, **counts})
+            self.pending = [0] * len(self.KINDS)
             self.last = now
 
 
 _drops = _DropLog()
+_resets = _DropLog(message="reset connections whose client read nothing of its answer")
 
 
 class _Connection(h11.Connection):
@@ -223,6 +226,7 @@ class ExpenseHTTPProtocol(H11Protocol):
             self._send_timer = self.loop.call_later(self.limits.send_timeout_s, self._send_check)
             return
         self._drop()
+        _resets.count(2, self.limits.max_connections, self.loop.time())
 
     def resume_writing(self) -> None:
         self._resume_timer()
@@ -333,8 +337,9 @@ class ExpenseHTTPProtocol(H11Protocol):
         ]
         if ranked:
             stage, _, victim = min(ranked, key=lambda item: (item[0], item[1]))
+            kind = 2 if victim.flow.write_paused else stage
             victim._drop()
-            _drops.count(stage, self.limits.max_connections, self.loop.time())
+            _drops.count(kind, self.limits.max_connections, self.loop.time())
             return
         self._reply_and_close(
             Overloaded(

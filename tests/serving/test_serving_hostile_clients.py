@@ -104,10 +104,17 @@ def test_clients_that_never_read_their_answers_are_dropped() -> None:
         assert httpx.get(f"{url}/ping", timeout=10).status_code == 200
 
 
-def test_non_readers_at_the_cap_do_not_lock_out_ping() -> None:
+def test_non_readers_at_the_cap_do_not_lock_out_ping(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every connection held by a client that reads nothing: a newcomer still gets in (a
-    connection whose answer is stuck is dropped like one still sending its body)."""
+    connection whose answer is stuck is dropped like one still sending its body), and the log
+    names such drops for what they are."""
+    from expense_cli.serving import _protocol
+
+    monkeypatch.setattr(_protocol, "_drops", _protocol._DropLog())  # no line from earlier tests
     with (
+        caplog.at_level("WARNING", logger="expense.serving"),
         serve(NoEngine(), header_timeout_s=60.0, body_timeout_s=60.0, max_connections=4) as url,
         non_readers(url, 4),
     ):
@@ -115,6 +122,28 @@ def test_non_readers_at_the_cap_do_not_lock_out_ping() -> None:
         assert seen and seen[-1] == 200, seen
         for _ in range(3):
             assert httpx.get(f"{url}/ping", timeout=10).status_code == 200
+    lines = [r for r in caplog.records if "connection cap reached" in r.getMessage()]
+    assert lines and lines[0].dropped_not_reading == 1, [vars(r) for r in lines]
+
+
+def test_non_reader_resets_are_logged_once_per_interval(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Operators see the resets (and the cap's drops of non-readers under their own name),
+    without a line per connection."""
+    from expense_cli.serving import _protocol
+
+    fresh = _protocol._DropLog(message=_protocol._resets.message)  # no line from earlier tests
+    monkeypatch.setattr(_protocol, "_resets", fresh)
+    with (
+        caplog.at_level("WARNING", logger="expense.serving"),
+        serve(NoEngine(), header_timeout_s=60.0, body_timeout_s=0.5, max_connections=32) as url,
+        non_readers(url, 3) as socks,
+    ):
+        assert all(_closed_unread(sock, 15.0) for sock in socks)
+    lines = [r for r in caplog.records if "read nothing of its answer" in r.getMessage()]
+    assert len(lines) == 1  # three resets within the interval: one line
+    assert lines[0].dropped_not_reading == 1  # the first; the others go in the next line
 
 
 def test_a_slow_reader_that_keeps_reading_gets_its_whole_answer() -> None:
