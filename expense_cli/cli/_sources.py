@@ -111,7 +111,10 @@ def read_source(source: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[by
         if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
             raise BadRequest(f"refusing plain http for {parts.hostname}: use an https URL")
         name = Path(parts.path).name or parts.hostname or source
-        return _download(source, max_bytes), display_name(name)
+        data = _download(source, max_bytes)
+        if not data:
+            raise BadRequest(f"{display_name(source)} sent an empty body (0 bytes)")
+        return data, display_name(name)
     if "://" in source:
         raise BadRequest(f"unsupported URL scheme {parts.scheme!r}: use https:// or a file path")
     return _read_file(Path(source).expanduser(), display_name(source), max_bytes)
@@ -134,6 +137,8 @@ def _read_file(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
         raise DocumentTooLarge(f"{shown}: {exc.message}") from None
     except OSError as exc:  # permissions, or the file went away after the check
         raise UnreadableDocument(f"cannot read {shown}: {exc.strerror or exc}") from None
+    if not data:  # an interrupted copy or download: say so here, not as a server's "no body"
+        raise BadRequest(f"{shown} is empty (0 bytes)")
     return data, display_name(path.name)
 
 

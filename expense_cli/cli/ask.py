@@ -32,7 +32,16 @@ app = typer.Typer()
 # The errors that belong to one document (wire contract codes, expense_cli/contract.py); any
 # other error (no model, server unreachable, ...) would repeat for every document, so it stops.
 _DOCUMENT_ERRORS = frozenset(
-    ("bad_request", "document_too_large", "unsupported_media_type", "unreadable_document")
+    (
+        "bad_request",
+        "document_too_large",
+        "unsupported_media_type",
+        "unreadable_document",
+        # what a server (--server, the deployed URL) answers about the document it was sent
+        "empty_body",
+        "empty_document",
+        "body_too_large",
+    )
 )
 
 SourcesArg = Annotated[

@@ -5,11 +5,13 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from expense_cli.cli import app
+from expense_cli.errors import BadRequest
 from expense_cli.report import name_bytes
 
 from .conftest import http_server
@@ -606,3 +608,45 @@ def test_a_recursive_glob_through_two_links_back_up_ends(
     (tmp_path / "loop").symlink_to(".")
     (tmp_path / "sub" / "up").symlink_to("..")
     assert expand_sources(["**/*.png"])[0] == ["a.png", "sub/b.png"]
+
+
+@pytest.mark.parametrize("code", ["body_too_large", "empty_document", "empty_body"])
+def test_a_servers_refusal_of_one_document_does_not_stop_the_others(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """--server answers 413 body_too_large for a scan too big for its request body: that is this
+    document's fault, like document_too_large, and the other files still get their answers."""
+    from expense_cli.cli import ask as ask_cli
+    from expense_cli.contract import ContractError
+
+    files = []
+    for name in ("a.png", "big.png", "c.png"):
+        (tmp_path / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
+        files.append(str(tmp_path / name))
+
+    class Server:
+        name = "http://127.0.0.1:9"
+
+        def extract(self, data: bytes, **kwargs: Any) -> dict[str, Any]:
+            if b"big" in data:
+                raise ContractError(code, "refused by the server")
+            return {"fields": {}, "answers": [], "pages": 1}
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(ask_cli, "resolve_target", lambda *args: Server())
+    result = runner.invoke(app, ["ask", *files, "--json"])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [r["file"] for r in payload] == files
+    assert payload[1]["error"]["code"] == code and "pages" in payload[2]
+
+
+def test_an_empty_file_is_refused_before_it_is_sent(runner: CliRunner, tmp_path: Path) -> None:
+    from expense_cli.cli import _sources
+
+    empty = tmp_path / "scan.pdf"
+    empty.write_bytes(b"")
+    with pytest.raises(BadRequest, match=r"scan\.pdf is empty \(0 bytes\)"):
+        _sources.read_source(str(empty))
