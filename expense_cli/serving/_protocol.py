@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import re
 import resource
 import socket
 import struct
@@ -55,6 +56,7 @@ log = logging.getLogger("expense.serving")
 FD_RESERVE = 64
 _MESSAGE_CHARS = 200
 LINGER_S = 2.0
+_ABSOLUTE_FORM = re.compile(rb"https?://[^/?#]*", re.IGNORECASE)  # scheme and authority
 _OUTQ: int | None = getattr(termios, "TIOCOUTQ", None)  # bytes in a socket's send queue
 
 
@@ -120,7 +122,7 @@ class _Connection(h11.Connection):
     """h11's connection, remembering the protocol error it raised (uvicorn drops it). h11 limits
     the size of an *incomplete* request head only; a whole head larger than that limit, arriving
     in one read, is refused here too, and so is a request with both Transfer-Encoding and
-    Content-Length."""
+    Content-Length. An absolute-form target (``GET http://host/ping``) is routed by its path."""
 
     last_error: h11.RemoteProtocolError | None = None
 
@@ -137,6 +139,15 @@ class _Connection(h11.Connection):
                 if size > self.max_head:
                     raise h11.RemoteProtocolError(
                         f"the request line and headers are larger than {self.max_head} bytes"
+                    )
+                if absolute := _ABSOLUTE_FORM.match(event.target):
+                    # RFC 9112 3.2.2: a server must accept http://host/path; route the path
+                    path = event.target[absolute.end() :]
+                    event = h11.Request(
+                        method=event.method,
+                        target=path if path.startswith(b"/") else b"/" + path,
+                        headers=event.headers,
+                        http_version=event.http_version,
                     )
                 names = {name for name, _ in event.headers}  # h11 lower-cases them
                 if b"transfer-encoding" in names and b"content-length" in names:

@@ -473,3 +473,38 @@ def test_the_deployment_proxy_does_not_redirect_trailing_slashes() -> None:
         response = client.post("/invocations/", content=b"{}", follow_redirects=False)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+ABSOLUTE_FORM: list[tuple[str, bytes, int]] = [
+    ("GET", b"http://127.0.0.1/ping", 200),
+    ("GET", b"HTTP://Example.COM:8080/ping", 200),
+    ("GET", b"https://x/ping?", 200),
+    ("GET", b"http://x", 200),  # the web page at /
+    ("GET", b"http://x?a=1", 200),
+    ("POST", b"http://x/invocations", 400),  # routed: the app's own refusal of '{}'
+    ("GET", b"http://x/nope", 404),
+    ("GET", b"http://x//ping", 404),
+]
+
+
+@pytest.mark.parametrize(("method", "target", "status"), ABSOLUTE_FORM)
+def test_absolute_form_targets_are_routed_by_their_path(
+    protocol_url: str, method: str, target: bytes, status: int
+) -> None:
+    """RFC 9112 3.2.2: a server must accept ``GET http://host/path`` (was: 404 'no such path:
+    /http://host/path')."""
+    raw = (
+        method.encode()
+        + b" "
+        + target
+        + b" HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    with open_socket(protocol_url) as sock:
+        sock.sendall(raw)
+        reply = read_reply(sock)
+    assert reply is not None and reply.status == status, (target, reply)
+    if status == 404:
+        assert "http" not in reply.json()["error"]["message"]
+    if status == 400:
+        assert reply.json()["error"]["code"] == "missing_document"
