@@ -123,17 +123,18 @@ def _walk(folder: Path, unreadable: list[str]) -> Iterable[tuple[Path, bool]]:
             yield root_path / name, hidden_dir or name.startswith(".")
 
 
-def collect_documents(paths: Sequence[Path | str]) -> Collected:
+def collect_documents(paths: Sequence[Path | str], exclude: Iterable[Path] = ()) -> Collected:
     """Folders (recursively, sorted, hidden entries skipped) and files, in the order given.
 
     Type is decided by magic bytes or a document extension (see the module docstring);
     non-documents are counted, not listed. A file named twice (or reached through two arguments)
-    is listed once.
+    is listed once. ``exclude``: files neither listed nor counted (the report's own files, when
+    ``--out`` is inside an input folder).
     """
     if not paths:
         raise BadRequest("give at least one folder or file")
     found = Collected()
-    seen: set[Path] = set()
+    seen: set[Path] = {path.resolve() for path in exclude}
     for raw in paths:
         path = Path(raw)
         found_stat = stat_argument(path)

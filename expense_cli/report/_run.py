@@ -28,7 +28,14 @@ from ._lock import lock_output
 from ._names import display_name, safe_text
 from ._read import read_document
 from ._rows import Row, Summary, row_from_result
-from ._writers import ReportInfo, check_writable, read_report, write_report
+from ._writers import (
+    ReportInfo,
+    check_writable,
+    read_report,
+    report_format,
+    summary_path,
+    write_report,
+)
 
 if TYPE_CHECKING:
     from ..targets import Target
@@ -184,7 +191,8 @@ def build_report(
         raise BadRequest(f"--min-score must be between 0 and 1, got {min_score}")
     if concurrency is not None and concurrency < 1:
         raise BadRequest(f"--concurrency must be at least 1, got {concurrency}")
-    collected = collect_documents(paths)
+    ours = [out, summary_path(out)] if report_format(out) == "csv" else [out]
+    collected = collect_documents(paths, exclude=ours)
     if not collected.documents:
         raise BadRequest(
             "no images or PDFs found"

@@ -209,7 +209,7 @@ def test_a_file_replaced_by_a_pipe_after_collecting_is_an_error_row(
     found = collect_documents([tmp_path])
     (tmp_path / "a.png").unlink()
     os.mkfifo(tmp_path / "a.png")
-    monkeypatch.setattr(_run, "collect_documents", lambda paths: found)
+    monkeypatch.setattr(_run, "collect_documents", lambda paths, exclude=(): found)
     result = build_report([tmp_path], tmp_path / "r.json", FakeTarget({}))
     error = UnreadableDocument("not a regular file (a pipe, device or socket)")
     assert result.rows[0].error == f"{error.code}: {error.message}"

@@ -357,3 +357,16 @@ def test_interrupt_with_concurrency_keeps_what_finished(receipts: Path, tmp_path
     assert len(rest.calls) == 5 - len(partial)
     assert {r.sha256 for r in partial}.isdisjoint(rest.calls)
     assert len(result.rows) == 5 and result.summary.by_currency[0].total == Decimal("141.27")
+
+
+@pytest.mark.parametrize("name", ["expenses.csv", "expenses.xlsx", "expenses.json"])
+def test_a_report_inside_its_input_folder_is_not_counted_as_a_skipped_file(
+    receipts: Path, name: str
+) -> None:
+    """--out inside the folder: the second run counted the report (and its summary) as
+    "non-documents skipped", a number that grew with each run and meant nothing to the user."""
+    out = receipts / name
+    first = build_report([receipts], out, FakeTarget(folder_answers()))
+    again = build_report([receipts], out, FakeTarget(folder_answers()))
+    assert again.collected.skipped == first.collected.skipped == 2  # notes.txt, nested/fake.md
+    assert len(again.rows) == len(ORDER) and again.reused == len(ORDER) - 1
