@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from expense_cli.engine import Engine
-from tests.serving._raw_http import open_socket, read_reply, wait_closed
+from tests.serving._raw_http import Reply, open_socket, read_reply, wait_closed
 from tests.serving.conftest import MERCHANT, GatedEngine
 from tests.serving.test_serving_slow_clients import NoEngine, protocol_url, serve
 
@@ -419,6 +419,18 @@ def test_a_failure_in_the_deployment_proxy_is_a_json_500_without_internals() -> 
 
 # ------------------------------------------------------------------------------ absurd paths
 
+
+def _one_request(url: str, method: str, target: bytes, host: bytes = b"a") -> Reply | None:
+    """``method target`` with a ``{}`` JSON body on its own connection; the reply."""
+    head = method.encode() + b" " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n"
+    with open_socket(url) as sock:
+        sock.sendall(
+            head + b"Content-Type: application/json\r\nContent-Length: 2\r\n"
+            b"Connection: close\r\n\r\n{}"
+        )
+        return read_reply(sock)
+
+
 ABSURD_PATHS: list[tuple[str, bytes, int, str]] = [
     ("POST", b"/invocations/", 404, "not_found"),
     ("GET", b"/ping/", 404, "not_found"),
@@ -449,16 +461,7 @@ def test_absurd_paths_get_a_json_error_and_no_redirect(
 ) -> None:
     """Never a 307 (Starlette's trailing-slash redirect named the request's Host header in its
     Location, with an empty body); always the contract's JSON error."""
-    raw = (
-        method.encode()
-        + b" "
-        + path
-        + b" HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n"
-        + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
-    )
-    with open_socket(protocol_url) as sock:
-        sock.sendall(raw)
-        reply = read_reply(sock)
+    reply = _one_request(protocol_url, method, path, host=b"evil.example")
     assert reply is not None and reply.status == status, (path, reply)
     assert "location" not in reply.headers
     if method != "HEAD":
@@ -493,16 +496,7 @@ def test_absolute_form_targets_are_routed_by_their_path(
 ) -> None:
     """RFC 9112 3.2.2: a server must accept ``GET http://host/path`` (was: 404 'no such path:
     /http://host/path')."""
-    raw = (
-        method.encode()
-        + b" "
-        + target
-        + b" HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
-        + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
-    )
-    with open_socket(protocol_url) as sock:
-        sock.sendall(raw)
-        reply = read_reply(sock)
+    reply = _one_request(protocol_url, method, target)
     assert reply is not None and reply.status == status, (target, reply)
     if status == 404:
         assert "http" not in reply.json()["error"]["message"]
