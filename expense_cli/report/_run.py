@@ -284,6 +284,11 @@ def _build_locked(
             run.rows[index] = Row(file=name, error=_error_text(exc))
             note(run.rows[index])
             return None
+        if not data:  # every empty file has one hash: each is its own error, no one's duplicate
+            empty = BadRequest("the file is empty (0 bytes)", code="empty_document")
+            run.rows[index] = Row(file=name, sha256=sha, error=_error_text(empty))
+            note(run.rows[index])
+            return None
         hashes.add(sha)
         if sha in first_index:
             run.duplicate_of[index] = first_index[sha]

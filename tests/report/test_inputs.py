@@ -138,7 +138,6 @@ def test_memory_error_and_any_failure_is_that_documents_row(
 # content that is not a document, under a document's name
 NOT_DOCUMENTS = {
     "receipt.pdf": b"Thanks for your order! Total: 12.00\n",
-    "empty.jpg": b"",
     "scan.TIFF": b"<html>404 Not Found</html>",
     "photo.webp": b"RIFF\x00\x00\x00\x00WAVEfmt ",
     "anim.gif": b"GIF90a not a gif",
@@ -157,6 +156,7 @@ def test_files_named_like_documents_are_error_rows(tmp_path: Path) -> None:
     folder.mkdir()
     for name, data in {**NOT_DOCUMENTS, **UNREADABLE}.items():
         (folder / name).write_bytes(data)
+    (folder / "empty.jpg").write_bytes(b"")
     (folder / "notes.txt").write_text("lunch\n")
     (folder / "receipt.pdf.txt").write_text("a receipt, as text\n")
     (folder / "data.csv").write_text("a,b\n1,2\n")
@@ -164,7 +164,8 @@ def test_files_named_like_documents_are_error_rows(tmp_path: Path) -> None:
     result = build_report([folder], tmp_path / "r.json", target)
     assert target.calls == []  # nothing to send
     rows = {Path(r.file).name: r for r in result.rows}
-    assert set(rows) == set(NOT_DOCUMENTS) | set(UNREADABLE)
+    assert set(rows) == set(NOT_DOCUMENTS) | set(UNREADABLE) | {"empty.jpg"}
+    assert rows["empty.jpg"].error == "empty_document: the file is empty (0 bytes)"
     for name in NOT_DOCUMENTS:
         suffix = Path(name).suffix.lower()
         assert rows[name].error == (

@@ -135,6 +135,17 @@ def test_duplicates_are_sent_once(tmp_path: Path) -> None:
     assert result.summary.by_currency[0].total == Decimal("17.37")
 
 
+def test_empty_files_are_errors_not_duplicates_of_each_other(tmp_path: Path) -> None:
+    for name in ["a.png", "b.pdf", "c.jpg"]:
+        (tmp_path / name).write_bytes(b"")
+    target = FakeTarget(folder_answers())
+    result = build_report([tmp_path], tmp_path / "r.json", target)
+    assert target.calls == []
+    assert [r.duplicate_of for r in result.rows] == [None, None, None]
+    assert [r.error for r in result.rows] == ["empty_document: the file is empty (0 bytes)"] * 3
+    assert result.duplicates == 0
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_interrupt_on_third_document_leaves_valid_partial_report(
     receipts: Path, tmp_path: Path, fmt: str
