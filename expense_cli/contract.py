@@ -302,7 +302,8 @@ def check_questions(values: Iterable[object], limits: Limits | None = None) -> t
         if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
             raise _bad(
                 "invalid_question",
-                "questions must not contain control characters or unpaired surrogates",
+                "questions must not contain control characters or unpaired surrogates (a query "
+                "string's %-escapes must be UTF-8)",
             )
         cleaned.append(text)
     return tuple(cleaned)
@@ -358,7 +359,9 @@ def media_type(content_type: str | None) -> str:
 
 def parse_query(query: str) -> list[str]:
     """The ``question`` values of a query string, in order; any other parameter is refused."""
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    # percent-escapes that are not UTF-8 stay lone surrogates, which check_questions refuses
+    # (the default, errors="replace", would answer a question nobody asked)
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, errors="surrogateescape")
     unknown = sorted({key for key, _ in pairs} - {"question"})
     if unknown:
         raise _bad(

@@ -168,6 +168,7 @@ def _cases() -> list[Case]:
         bad("question lone surrogate", b'{"document": "' + doc.encode() + b'", "question": "a\\ud800b"}', js, 400, "invalid_question"),
         bad("questions in body and query", _json({**q, "question": "a"}), js, 400, "invalid_question", "question=b"),
         bad("query question empty", png, raw, 400, "invalid_question", "question="),
+        bad("query question not UTF-8", png, raw, 400, "invalid_question", "question=%C0%AF"),
         bad("too many questions", _json({**q, "questions": ["q"] * (MAX_QUESTIONS + 1)}), js, 400, "too_many_questions"),
         bad("too many query questions", png, raw, 400, "too_many_questions", "&".join(["question=q"] * 21)),
         bad("question too long", _json({**q, "question": "x" * (MAX_QUESTION_CHARS + 1)}), js, 400, "question_too_long"),

@@ -168,6 +168,14 @@ def test_unknown_query_parameters_are_named_visibly(query: str, named: str) -> N
     assert f"parameter(s): {named};" in caught.value.message
 
 
+@pytest.mark.parametrize("query", ["question=%C0%AF", "question=total%FF", "question=%ED%A0%80"])
+def test_a_query_question_that_is_not_utf8_is_refused(query: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_request(PNG, "image/png", query)
+    assert caught.value.code == "invalid_question"
+    assert parse_request(PNG, "image/png", "question=total%20%E2%82%AC").questions == ("total €",)
+
+
 def test_env_readers_refuse_bad_values_and_default_when_unset() -> None:
     env = {"N": " 7 ", "F": "2.5", "B": "Yes", "E": "", "BAD": "seven", "NEG": "-1", "INF": "inf"}
     assert env_int(env, "N", 1) == 7
