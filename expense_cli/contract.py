@@ -46,6 +46,7 @@ __all__ = [
     "Limits",
     "ParsedRequest",
     "SettingError",
+    "body_too_large",
     "check_questions",
     "clean_text",
     "document_limit",
@@ -514,6 +515,15 @@ def _from_json(body: dict[str, Any], query: list[str], limits: Limits) -> Parsed
     )
 
 
+def body_too_large(limit: int) -> ContractError:
+    """The 413 for a request body over ``limit`` bytes (the server also raises it while reading)."""
+    return ContractError(
+        "body_too_large",
+        f"the request body is larger than {limit:,} bytes. Shrink the document (lower the scan "
+        "resolution or JPEG quality) or split it; base64 adds a third to the size.",
+    )
+
+
 def parse_request(
     body: bytes,
     content_type: str | None,
@@ -530,12 +540,7 @@ def parse_request(
     limits = limits or Limits()
     size = len(body) * 3 // 4 if body_is_base64 else len(body)
     if size > limits.max_body_bytes:
-        raise ContractError(
-            "body_too_large",
-            f"the request body is larger than {limits.max_body_bytes:,} bytes. Shrink the "
-            "document (lower the scan resolution or JPEG quality) or split it; base64 adds a "
-            "third to the size.",
-        )
+        raise body_too_large(limits.max_body_bytes)
     questions = parse_query(query)
     media = media_type(content_type)
     if not body.strip():

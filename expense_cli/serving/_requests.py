@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from ..contract import ContractError, Limits, parse_request
+from ..contract import ContractError, Limits, body_too_large, parse_request
 from ..engine._config import Limits as EngineLimits
 
 __all__ = ["Invocation", "check_encoding", "parse_invocation", "read_body", "request_limits"]
@@ -32,14 +32,6 @@ def request_limits(engine: EngineLimits, body_limit: int) -> Limits:
         max_document_bytes=engine.max_bytes,
         max_questions=engine.max_questions,
         max_question_chars=engine.max_question_chars,
-    )
-
-
-def _too_big(limit: int) -> ContractError:
-    return ContractError(
-        "body_too_large",
-        f"request body is larger than {limit:,} bytes; send a smaller document "
-        "(downscale the scan or split the PDF)",
     )
 
 
@@ -67,13 +59,13 @@ async def read_body(content_length: str | None, chunks: AsyncIterator[bytes], li
         except ValueError:
             raise ContractError("bad_request", "invalid Content-Length header") from None
         if declared > limit:
-            raise _too_big(limit)
+            raise body_too_large(limit)
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise _too_big(limit)
+            raise body_too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
 
