@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-compat"
 STAMP = VENV / ".expense-compat.json"
 # What the engine and serving tests need besides the package: the same versions as this venv.
-TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis")
+# httpx2: starlette's TestClient transport (without it the client warns, an error here); the
+# main venv has it from the dev extra, the image's huggingface_hub does not bring it
+TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "httpx2")
 EXTRAS = "fast,serve,deploy,onnx"  # deploy: boto3 for the runtime-path tests; onnx: the backend
 
 
