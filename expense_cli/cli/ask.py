@@ -41,6 +41,9 @@ _DOCUMENT_ERRORS = frozenset(
         "empty_body",
         "empty_document",
         "body_too_large",
+        # a document that takes longer than the time limit (a long PDF); the next may not
+        "timeout",
+        "endpoint_timeout",
     )
 )
 

@@ -610,7 +610,9 @@ def test_a_recursive_glob_through_two_links_back_up_ends(
     assert expand_sources(["**/*.png"])[0] == ["a.png", "sub/b.png"]
 
 
-@pytest.mark.parametrize("code", ["body_too_large", "empty_document", "empty_body"])
+@pytest.mark.parametrize(
+    "code", ["body_too_large", "empty_document", "empty_body", "timeout", "endpoint_timeout"]
+)
 def test_a_servers_refusal_of_one_document_does_not_stop_the_others(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
 ) -> None:
