@@ -39,9 +39,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "bad_request")
+    path = request.url.path[:100]  # as the handler does: a 16 KB path is not echoed back
     messages = {
-        404: f"no such path: {request.url.path}",
-        405: f"{request.method} is not allowed on {request.url.path}",
+        404: f"no such path: {path}",
+        405: f"{request.method[:20]} is not allowed on {path}",
     }
     message = messages.get(exc.status_code, str(exc.detail))
     info: dict[str, Any] = request.scope.setdefault("expense", {})  # for the access log

@@ -45,7 +45,9 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
     async def page(request: Request) -> Response:
         found = page_file(request.url.path)
         if found is None:
-            return error_response(ContractError("not_found", f"no such path: {request.url.path}"))
+            return error_response(
+                ContractError("not_found", f"no such path: {request.url.path[:100]}")
+            )
         return Response(found[0], headers=PAGE_HEADERS, media_type=found[1])
 
     async def config(request: Request) -> Response:

@@ -34,6 +34,13 @@ def error_of(response: httpx.Response) -> dict[str, str]:
     return dict(body["error"])
 
 
+def test_a_long_path_is_not_echoed_back_whole(server_url: str) -> None:
+    response = httpx.get(f"{server_url}/{'x' * 8000}")
+    assert response.status_code == 404
+    message = error_of(response)["message"]
+    assert message.startswith("no such path: /xxx") and len(message) < 200
+
+
 def test_ping_is_200_when_loaded(server_url: str) -> None:
     response = httpx.get(f"{server_url}/ping")
     assert response.status_code == 200
