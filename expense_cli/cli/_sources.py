@@ -43,10 +43,7 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
         path = Path(source).expanduser()
         found = stat_argument(path)
         if found is not None and stat.S_ISDIR(found.st_mode):
-            shown = display_name(source)
-            raise BadRequest(
-                f"{shown} is a folder: `expense-cli report {shown}` reads every receipt in it"
-            )
+            raise _a_folder(display_name(source))
         if found is not None or not _GLOB_CHARS & set(source):
             out.append(source)
             continue
@@ -66,6 +63,12 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[str], bool]:
         if key not in unique or len(source) < len(unique[key]):
             unique[key] = source
     return list(unique.values()), several
+
+
+def _a_folder(shown: str) -> BadRequest:
+    return BadRequest(
+        f"{shown} is a folder: `expense-cli report {shown}` reads every receipt in it"
+    )
 
 
 def _glob(pattern: Path) -> list[str]:
@@ -128,17 +131,17 @@ def _read_file(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
     if found is None:  # a dangling link too
         raise BadRequest(f"no such file: {shown}")
     if stat.S_ISDIR(found.st_mode):
-        raise BadRequest(f"{shown} is a folder: `expense-cli report {shown}` reads it")
+        raise _a_folder(shown)
     try:
         data = read_document(path, max_bytes)
     except UnreadableDocument:  # a pipe, a device (a link to /dev/zero), a socket
         raise BadRequest(f"{shown} is not a regular file (a pipe, device or socket)") from None
     except DocumentTooLarge as exc:
         raise DocumentTooLarge(f"{shown}: {exc.message}") from None
+    except BadRequest as exc:  # empty: an interrupted copy, said here, not as a server's "no body"
+        raise BadRequest(f"{shown} is empty (0 bytes)", code=exc.code) from None
     except OSError as exc:  # permissions, or the file went away after the check
         raise UnreadableDocument(f"cannot read {shown}: {exc.strerror or exc}") from None
-    if not data:  # an interrupted copy or download: say so here, not as a server's "no body"
-        raise BadRequest(f"{shown} is empty (0 bytes)")
     return data, display_name(path.name)
 
 

@@ -64,7 +64,8 @@ def _mb(size: int) -> str:
 
 
 def read_document(path: Path, max_bytes: int) -> bytes:
-    """All bytes of ``path``; DocumentTooLarge (before reading) when it is over ``max_bytes``."""
+    """All bytes of ``path``; DocumentTooLarge (before reading) when it is over ``max_bytes``,
+    BadRequest ``empty_document`` when it has none (an interrupted copy or download)."""
     fd = _open_regular(path)
     try:
         size = os.fstat(fd).st_size
@@ -78,6 +79,8 @@ def read_document(path: Path, max_bytes: int) -> bytes:
         os.close(fd)
     if len(data) > max_bytes:  # it grew after the stat
         raise DocumentTooLarge(f"the file grew past the limit of {_mb(max_bytes)} while read")
+    if not data:
+        raise BadRequest("the file is empty (0 bytes)", code="empty_document")
     return data
 
 

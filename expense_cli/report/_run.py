@@ -280,13 +280,8 @@ def _build_locked(
         try:
             data = read_document(path, max_bytes)
             sha = hashlib.sha256(data).hexdigest()
-        except Exception as exc:  # too large, unreadable, MemoryError: this document's row
+        except Exception as exc:  # too large, empty, unreadable, MemoryError: this document's row
             run.rows[index] = Row(file=name, error=_error_text(exc))
-            note(run.rows[index])
-            return None
-        if not data:  # every empty file has one hash: each is its own error, no one's duplicate
-            empty = BadRequest("the file is empty (0 bytes)", code="empty_document")
-            run.rows[index] = Row(file=name, sha256=sha, error=_error_text(empty))
             note(run.rows[index])
             return None
         hashes.add(sha)
