@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -45,9 +46,7 @@ def create_proxy_app(target: FunctionUrlTarget, *, timeout_s: float = 120.0) -> 
     async def page(request: Request) -> Response:
         found = page_file(request.url.path)
         if found is None:
-            return error_response(
-                ContractError("not_found", f"no such path: {request.url.path[:100]}")
-            )
+            raise HTTPException(404)  # ERROR_HANDLERS' JSON 404, as the model server's page
         return Response(found[0], headers=PAGE_HEADERS, media_type=found[1])
 
     async def config(request: Request) -> Response:
