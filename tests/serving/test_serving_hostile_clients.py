@@ -379,6 +379,7 @@ def test_the_request_head_limit_is_exactly_16_kib(
 PROXY_ROUTING: list[tuple[str, str, int, str]] = [
     ("GET", "/nope", 404, "not_found"),
     ("GET", "/\U0001f9fe", 404, "not_found"),
+    ("GET", "/static/nope.js", 404, "not_found"),  # the page route's own 404
     ("PUT", "/invocations", 405, "method_not_allowed"),
     ("GET", "/invocations", 405, "method_not_allowed"),
     ("DELETE", "/", 405, "method_not_allowed"),
